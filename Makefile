@@ -1,0 +1,61 @@
+# qrbm build. `make run` and `make check` install missing Debian packages first.
+PREFIX   ?= /usr/local
+NP       ?= 2
+SANITIZE ?= 0
+CC       := mpicc
+PKGS     := petsc hdf5-openmpi
+DEPS_OK  := .deps-ok
+
+CFLAGS   ?= -O3 -march=native -g
+CFLAGS   += -std=c11 -Wall -Wextra -Werror -fopenmp -fcx-limited-range -Iinclude
+LDLIBS   := -lfftw3_mpi -lfftw3_omp -lfftw3 -lm
+ifeq ($(SANITIZE),1)
+  CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -O1
+  LDFLAGS += -fsanitize=address,undefined
+endif
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
+
+LIB_SRC  := $(filter-out src/main.c,$(wildcard src/*.c))
+LIB_OBJ  := $(LIB_SRC:src/%.c=build/%.o)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/tests/%)
+MPIRUN   := OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun --oversubscribe
+PY       := /usr/bin/python3
+
+.PHONY: all deps run check unit pytest bench install clean
+all: bin/qrbm
+
+$(DEPS_OK): tools/install-deps
+	tools/install-deps
+	@touch $@
+deps: $(DEPS_OK)
+
+build/%.o: src/%.c $(wildcard include/qrbm/*.h) | build
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+build/libqrbm.a: $(LIB_OBJ)
+	ar rcs $@ $^
+bin/qrbm: build/main.o build/libqrbm.a | bin
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(PKG_LIBS) $(LDLIBS)
+build/tests/%: tests/unit/%.c build/libqrbm.a | build
+	@mkdir -p build/tests
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(LDFLAGS) $^ -o $@ $(PKG_LIBS) $(LDLIBS) -lcmocka
+build bin:
+	mkdir -p $@
+
+run: $(DEPS_OK) bin/qrbm
+	$(MPIRUN) -np $(NP) bin/qrbm -options_file inputs/default.opts
+
+unit: $(DEPS_OK) $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $(MPIRUN) -np 1 $$t; done
+pytest: $(DEPS_OK) bin/qrbm
+	$(PY) -m pytest -q tests
+check: unit pytest
+
+bench: $(DEPS_OK) bin/qrbm
+	$(PY) bench/run_bench.py
+
+install: bin/qrbm
+	install -D -m 755 bin/qrbm $(DESTDIR)$(PREFIX)/bin/qrbm
+clean:
+	rm -rf build bin $(DEPS_OK)

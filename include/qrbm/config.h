@@ -1,0 +1,47 @@
+/* Every run option: defaults, parsing from the PETSc options database, validation. */
+#pragma once
+#include <petscsys.h>
+
+#if PETSC_VERSION_LT(3, 19, 0)
+  #define PETSC_SUCCESS 0 /* Debian 12 ships PETSc 3.18 */
+#endif
+
+#define QRBM_MAX_DIM       3
+#define QRBM_MAX_PARTICLES 16
+#define QRBM_VERSION       "0.1.0"
+#define QRBM_FORMAT_VERSION 1
+
+typedef enum { QRBM_SCHEME_STRANG, QRBM_SCHEME_YOSHIDA4 } QrbmScheme;
+typedef enum { QRBM_POT_NONE, QRBM_POT_GAUSSIAN, QRBM_POT_SOFTCOULOMB, QRBM_POT_COSINE } QrbmPotentialKind;
+typedef enum { QRBM_INIT_COHERENT, QRBM_INIT_SYMMETRIZED, QRBM_INIT_GROUND } QrbmInitKind;
+typedef enum { QRBM_PLAN_ESTIMATE, QRBM_PLAN_MEASURE, QRBM_PLAN_PATIENT } QrbmPlanner;
+
+extern const char *const QrbmSchemeNames[];
+extern const char *const QrbmPotentialNames[];
+extern const char *const QrbmInitNames[];
+extern const char *const QrbmPlannerNames[];
+
+typedef struct {
+  PetscInt          dim, particles, grid;
+  PetscReal         box, hbar, t_final, dt;
+  PetscInt          nsteps; /* t_final / dt */
+  QrbmScheme        scheme;
+  QrbmPotentialKind potential;
+  PetscReal         strength, width, trap_omega;
+  QrbmInitKind      init;
+  PetscReal         init_q[QRBM_MAX_PARTICLES * QRBM_MAX_DIM];
+  PetscReal         init_p[QRBM_MAX_PARTICLES * QRBM_MAX_DIM];
+  PetscInt          ninit; /* packets given in init_q/init_p (1 or N) */
+  PetscReal         ground_tol, ground_dtau;
+  PetscInt          ground_maxiter;
+  char              output[PETSC_MAX_PATH_LEN];
+  PetscInt          output_interval, progress_interval;
+  PetscBool         quiet;
+  QrbmPlanner       planner;
+  char              wisdom[PETSC_MAX_PATH_LEN];
+  PetscInt          threads;
+  PetscReal         memory_limit_mb; /* 0: use MemAvailable of the node */
+} QrbmConfig;
+
+PetscErrorCode QrbmConfigSetFromOptions(MPI_Comm comm, QrbmConfig *cfg);
+PetscErrorCode QrbmConfigCheckAllUsed(MPI_Comm comm);

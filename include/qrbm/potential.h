@@ -1,0 +1,37 @@
+/* Pair potential V, trap U, their phase tables and the potential sub-step. */
+#pragma once
+#include <qrbm/grid.h>
+#include <qrbm/util.h>
+
+#define QRBM_PHASE_CACHE 16
+
+/* Pair weights: w[l * N + n] for l < n is the coupling of pair (l, n) (0 = no interaction). */
+typedef struct {
+  PetscInt N;
+  double   w[QRBM_MAX_PARTICLES * QRBM_MAX_PARTICLES];
+} QrbmPairWeights;
+
+typedef struct {
+  const QrbmGrid *g;
+  double          hbar;
+  ptrdiff_t       e[3];   /* one particle's extents, padded with 1 to three axes */
+  ptrdiff_t       n2;     /* points of the doubled difference grid prod(2 e) */
+  double         *V2;     /* V at the minimum-image separation on the doubled difference grid */
+  double         *U;      /* trap on the one-particle grid (M^d) */
+  int             ncache; /* phase tables exp(z/hbar * w * V) and exp(z/hbar * U), keyed by (z, w) */
+  struct { qcomplex z; double w; qcomplex *tab; } cache[QRBM_PHASE_CACHE];
+  int             nthreads;
+  qcomplex       *scratch; /* per-thread vectors of the hoisted products */
+} QrbmPotential;
+
+PetscErrorCode QrbmPotentialCreate(const QrbmGrid *g, const QrbmConfig *cfg, QrbmPotential *pot);
+PetscErrorCode QrbmPotentialDestroy(QrbmPotential *pot);
+/* Exact coupling: every pair with weight 1/(N-1). */
+void QrbmPairWeightsExact(PetscInt N, QrbmPairWeights *W);
+/* psi *= exp(z/hbar * (sum_m U(x_m) + sum_{l<n} w_ln V(x_l - x_n))) on the position layout.
+   z = -i dt for real time, -dtau for imaginary time. Costs about one pass over psi. */
+PetscErrorCode QrbmPotentialApply(QrbmPotential *pot, const QrbmPairWeights *W, qcomplex z, qcomplex *psi);
+/* Local sums of |psi|^2 sum_{l<n} w_ln V(x_l - x_n) (long double; caller reduces). */
+PetscErrorCode QrbmPotentialEnergyLocal(QrbmPotential *pot, const QrbmPairWeights *W, const qcomplex *psi, long double *e_int);
+/* V and U as functions (also used by tests). */
+double QrbmPotentialPair(const QrbmConfig *cfg, const double *r);

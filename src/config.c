@@ -1,0 +1,167 @@
+/* Options: defaults first, then the PETSc options database, then validation with messages that
+   name the option and its valid range. */
+#include <qrbm/config.h>
+#include <math.h>
+#include <string.h>
+
+const char *const QrbmSchemeNames[]    = {"strang", "yoshida4", "QrbmScheme", "QRBM_SCHEME_", NULL};
+const char *const QrbmPotentialNames[] = {"none", "gaussian", "softcoulomb", "cosine", "QrbmPotentialKind", "QRBM_POT_", NULL};
+const char *const QrbmInitNames[]      = {"coherent", "symmetrized", "ground", "QrbmInitKind", "QRBM_INIT_", NULL};
+const char *const QrbmPlannerNames[]   = {"estimate", "measure", "patient", "QrbmPlanner", "QRBM_PLAN_", NULL};
+
+static PetscErrorCode SetDefaults(QrbmConfig *c)
+{
+  PetscFunctionBeginUser;
+  memset(c, 0, sizeof(*c));
+  c->dim = 1; c->particles = 2; c->grid = 64;
+  c->box = 16.0; c->hbar = 1.0; c->t_final = 1.0; c->dt = 0.01;
+  c->scheme = QRBM_SCHEME_STRANG; c->potential = QRBM_POT_GAUSSIAN;
+  c->strength = 1.0; c->width = 1.0; c->trap_omega = 0.0;
+  c->init = QRBM_INIT_COHERENT; c->ninit = 1;
+  c->ground_tol = 1e-10; c->ground_maxiter = 100000; c->ground_dtau = 0.0;
+  PetscCall(PetscStrncpy(c->output, "qrbm.h5", sizeof(c->output)));
+  c->output_interval = 10; c->progress_interval = 0;
+  c->planner = QRBM_PLAN_MEASURE; c->threads = 1;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode CheckPackets(MPI_Comm comm, QrbmConfig *c, PetscInt nq, PetscInt np)
+{
+  const PetscInt d = c->dim, N = c->particles;
+  PetscFunctionBeginUser;
+  if (c->init == QRBM_INIT_GROUND) { c->ninit = 1; PetscFunctionReturn(PETSC_SUCCESS); }
+  c->ninit = c->init == QRBM_INIT_COHERENT ? 1 : N;
+  const PetscInt want = c->ninit * d;
+  PetscCheck(nq == 0 || nq == want, comm, PETSC_ERR_ARG_SIZ, "-init_q: %s needs %" PetscInt_FMT " numbers (%s), got %" PetscInt_FMT,
+             QrbmInitNames[c->init], want, c->ninit == 1 ? "d, shared by all particles" : "N*d, one packet per particle", nq);
+  PetscCheck(np == 0 || np == want, comm, PETSC_ERR_ARG_SIZ, "-init_p: %s needs %" PetscInt_FMT " numbers (%s), got %" PetscInt_FMT,
+             QrbmInitNames[c->init], want, c->ninit == 1 ? "d, shared by all particles" : "N*d, one packet per particle", np);
+  for (PetscInt i = 0; i < want; i++) {
+    PetscCheck(PetscAbsReal(c->init_q[i]) < 0.5 * c->box, comm, PETSC_ERR_ARG_OUTOFRANGE,
+               "-init_q entry %" PetscInt_FMT " = %g lies outside the box (-L/2, L/2) = (%g, %g)", i, (double)c->init_q[i], -0.5 * (double)c->box, 0.5 * (double)c->box);
+    PetscCheck(PetscIsNormalReal(c->init_p[i]) || c->init_p[i] == 0, comm, PETSC_ERR_ARG_OUTOFRANGE, "-init_p entry %" PetscInt_FMT " is not finite", i);
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode ParseOptions(MPI_Comm comm, QrbmConfig *c, PetscInt *nq, PetscInt *np)
+{
+  PetscBool set;
+  PetscFunctionBeginUser;
+  PetscOptionsBegin(comm, NULL, "qrbm: N-body Schroedinger dynamics, exact and random batch", NULL);
+  PetscCall(PetscOptionsInt("-dim", "space dimension d per particle [1..3]", "", c->dim, &c->dim, NULL));
+  PetscCall(PetscOptionsInt("-particles", "number of particles N [1..16]", "", c->particles, &c->particles, NULL));
+  PetscCall(PetscOptionsInt("-grid", "grid points M per axis [2..65536]", "", c->grid, &c->grid, NULL));
+  PetscCall(PetscOptionsReal("-box", "box length L per axis, box [-L/2,L/2) [length]", "", c->box, &c->box, NULL));
+  PetscCall(PetscOptionsReal("-hbar", "Planck constant hbar > 0 [action]", "", c->hbar, &c->hbar, NULL));
+  PetscCall(PetscOptionsReal("-t_final", "final time > 0 [time]", "", c->t_final, &c->t_final, NULL));
+  PetscCall(PetscOptionsReal("-dt", "time step dt, t_final/dt integer [time]", "", c->dt, &c->dt, NULL));
+  PetscCall(PetscOptionsEnum("-scheme", "splitting scheme", "", QrbmSchemeNames, (PetscEnum)c->scheme, (PetscEnum *)&c->scheme, NULL));
+  PetscCall(PetscOptionsEnum("-potential", "pair potential V", "", QrbmPotentialNames, (PetscEnum)c->potential, (PetscEnum *)&c->potential, NULL));
+  PetscCall(PetscOptionsReal("-potential_strength", "strength lambda of V [energy]", "", c->strength, &c->strength, NULL));
+  PetscCall(PetscOptionsReal("-potential_width", "gaussian sigma, softcoulomb eps, cosine wavelength (L/width integer) > 0 [length]", "", c->width, &c->width, NULL));
+  PetscCall(PetscOptionsReal("-trap_omega", "harmonic trap U = omega^2 |x|^2/2, 0 = none, >= 0 [1/time]", "", c->trap_omega, &c->trap_omega, NULL));
+  PetscCall(PetscOptionsEnum("-init", "initial state", "", QrbmInitNames, (PetscEnum)c->init, (PetscEnum *)&c->init, NULL));
+  *nq = *np = QRBM_MAX_PARTICLES * QRBM_MAX_DIM;
+  PetscCall(PetscOptionsRealArray("-init_q", "packet centres: d numbers (coherent) or N*d (symmetrized) [length]", "", c->init_q, nq, &set));
+  if (!set) *nq = 0;
+  PetscCall(PetscOptionsRealArray("-init_p", "packet momenta: d numbers (coherent) or N*d (symmetrized) [momentum]", "", c->init_p, np, &set));
+  if (!set) *np = 0;
+  PetscCall(PetscOptionsReal("-ground_tol", "ground state: stop when the energy changes by less than tol (relative) over 10 steps", "", c->ground_tol, &c->ground_tol, NULL));
+  PetscCall(PetscOptionsInt("-ground_maxiter", "ground state: maximum imaginary-time steps", "", c->ground_maxiter, &c->ground_maxiter, NULL));
+  PetscCall(PetscOptionsReal("-ground_dtau", "ground state: imaginary time step, 0 = dt [time]", "", c->ground_dtau, &c->ground_dtau, NULL));
+  PetscCall(PetscOptionsString("-output", "HDF5 output file", "", c->output, c->output, sizeof(c->output), NULL));
+  PetscCall(PetscOptionsInt("-output_interval", "steps between output times >= 1", "", c->output_interval, &c->output_interval, NULL));
+  PetscCall(PetscOptionsInt("-progress_interval", "steps between progress lines, 0 = about 10 lines per run", "", c->progress_interval, &c->progress_interval, NULL));
+  PetscCall(PetscOptionsBool("-quiet", "no progress lines or summary", "", c->quiet, &c->quiet, NULL));
+  PetscCall(PetscOptionsEnum("-fftw_planner", "FFTW planner effort", "", QrbmPlannerNames, (PetscEnum)c->planner, (PetscEnum *)&c->planner, NULL));
+  PetscCall(PetscOptionsString("-fftw_wisdom", "FFTW wisdom file prefix (grid, ranks, threads appended), empty = none", "", c->wisdom, c->wisdom, sizeof(c->wisdom), NULL));
+  PetscCall(PetscOptionsInt("-threads", "threads per rank (FFTW + OpenMP) [1..256]", "", c->threads, &c->threads, NULL));
+  PetscCall(PetscOptionsReal("-memory_limit_mb", "memory per rank in MiB, 0 = node MemAvailable / ranks on node [MiB]", "", c->memory_limit_mb, &c->memory_limit_mb, NULL));
+  PetscOptionsEnd();
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode CheckRanges(MPI_Comm comm, QrbmConfig *c)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(c->dim >= 1 && c->dim <= QRBM_MAX_DIM, comm, PETSC_ERR_ARG_OUTOFRANGE, "-dim %" PetscInt_FMT ": valid range is 1..3", c->dim);
+  PetscCheck(c->particles >= 1 && c->particles <= QRBM_MAX_PARTICLES, comm, PETSC_ERR_ARG_OUTOFRANGE, "-particles %" PetscInt_FMT ": valid range is 1..%d", c->particles, QRBM_MAX_PARTICLES);
+  PetscCheck(c->grid >= 2 && c->grid <= 65536, comm, PETSC_ERR_ARG_OUTOFRANGE, "-grid %" PetscInt_FMT ": valid range is 2..65536 points per axis", c->grid);
+  PetscCheck(c->box > 0 && PetscIsNormalReal(c->box), comm, PETSC_ERR_ARG_OUTOFRANGE, "-box %g: must be a finite length > 0", (double)c->box);
+  PetscCheck(c->hbar > 0 && PetscIsNormalReal(c->hbar), comm, PETSC_ERR_ARG_OUTOFRANGE, "-hbar %g: must be finite and > 0", (double)c->hbar);
+  PetscCheck(c->t_final > 0 && PetscIsNormalReal(c->t_final), comm, PETSC_ERR_ARG_OUTOFRANGE, "-t_final %g: must be finite and > 0", (double)c->t_final);
+  PetscCheck(c->dt > 0 && PetscIsNormalReal(c->dt), comm, PETSC_ERR_ARG_OUTOFRANGE, "-dt %g: must be finite and > 0", (double)c->dt);
+  PetscCheck(c->dt <= c->t_final, comm, PETSC_ERR_ARG_OUTOFRANGE, "-dt %g exceeds -t_final %g: need 0 < dt <= t_final", (double)c->dt, (double)c->t_final);
+  const double ratio = c->t_final / c->dt, n = round(ratio);
+  PetscCheck(fabs(ratio - n) <= 1e-9 * n && n <= 1e12, comm, PETSC_ERR_ARG_INCOMP,
+             "-t_final / -dt = %.12g is not a whole number of steps: use -dt %.12g or %.12g", ratio, c->t_final / ceil(ratio), c->t_final / floor(ratio > 1 ? ratio : 1));
+  c->nsteps = (PetscInt)n;
+  PetscCheck(PetscIsNormalReal(c->strength) || c->strength == 0, comm, PETSC_ERR_ARG_OUTOFRANGE, "-potential_strength: must be finite");
+  PetscCheck(c->width > 0 && PetscIsNormalReal(c->width), comm, PETSC_ERR_ARG_OUTOFRANGE, "-potential_width %g: must be finite and > 0", (double)c->width);
+  if (c->potential == QRBM_POT_COSINE) {
+    const double per = c->box / c->width;
+    PetscCheck(fabs(per - round(per)) < 1e-9 * per, comm, PETSC_ERR_ARG_INCOMP, "-potential_width %g: the cosine wavelength must divide -box %g (L/width integer)", (double)c->width, (double)c->box);
+  }
+  PetscCheck(c->trap_omega >= 0 && (PetscIsNormalReal(c->trap_omega) || c->trap_omega == 0), comm, PETSC_ERR_ARG_OUTOFRANGE, "-trap_omega %g: must be finite and >= 0", (double)c->trap_omega);
+  PetscCheck(c->output_interval >= 1, comm, PETSC_ERR_ARG_OUTOFRANGE, "-output_interval %" PetscInt_FMT ": must be >= 1 step", c->output_interval);
+  PetscCheck(c->progress_interval >= 0, comm, PETSC_ERR_ARG_OUTOFRANGE, "-progress_interval %" PetscInt_FMT ": must be >= 0 steps", c->progress_interval);
+  PetscCheck(c->threads >= 1 && c->threads <= 256, comm, PETSC_ERR_ARG_OUTOFRANGE, "-threads %" PetscInt_FMT ": valid range is 1..256", c->threads);
+  PetscCheck(c->memory_limit_mb >= 0, comm, PETSC_ERR_ARG_OUTOFRANGE, "-memory_limit_mb %g: must be >= 0 (0 = automatic)", (double)c->memory_limit_mb);
+  PetscCheck(c->output[0], comm, PETSC_ERR_ARG_WRONG, "-output: file name must not be empty");
+  PetscCheck(c->ground_tol > 0 && c->ground_tol < 1, comm, PETSC_ERR_ARG_OUTOFRANGE, "-ground_tol %g: valid range is (0, 1)", (double)c->ground_tol);
+  PetscCheck(c->ground_maxiter >= 10, comm, PETSC_ERR_ARG_OUTOFRANGE, "-ground_maxiter %" PetscInt_FMT ": must be >= 10", c->ground_maxiter);
+  PetscCheck(c->ground_dtau >= 0, comm, PETSC_ERR_ARG_OUTOFRANGE, "-ground_dtau %g: must be >= 0 (0 = dt)", (double)c->ground_dtau);
+  if (c->ground_dtau == 0) c->ground_dtau = c->dt;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The mesh must resolve the packet (width sqrt(hbar/2)) and its momentum (|p| + 4 sigma_p below
+   the Nyquist momentum hbar*pi/h); otherwise results are aliased. This is a warning, not an error:
+   a user may knowingly run an under-resolved convergence study. */
+static PetscErrorCode WarnResolution(MPI_Comm comm, const QrbmConfig *c)
+{
+  const double h = c->box / c->grid, sigma = sqrt(c->hbar / 2), pmax_grid = c->hbar * PETSC_PI / h;
+  double pmax = 0;
+  PetscFunctionBeginUser;
+  for (PetscInt i = 0; i < c->ninit * c->dim; i++) pmax = PetscMax(pmax, fabs(c->init_p[i]));
+  if (h > sigma)
+    PetscCall(PetscPrintf(comm, "WARNING: mesh h = L/M = %g is coarser than the packet width sqrt(hbar/2) = %g: increase -grid or -hbar\n", h, sigma));
+  if (pmax + 4 * sigma > pmax_grid)
+    PetscCall(PetscPrintf(comm, "WARNING: packet momenta up to |p| + 4 sqrt(hbar/2) = %g exceed the grid's Nyquist momentum hbar*pi/h = %g: increase -grid\n", pmax + 4 * sigma, pmax_grid));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode QrbmConfigSetFromOptions(MPI_Comm comm, QrbmConfig *cfg)
+{
+  PetscInt nq, np;
+  PetscFunctionBeginUser;
+  PetscCall(SetDefaults(cfg));
+  PetscCall(ParseOptions(comm, cfg, &nq, &np));
+  PetscCall(CheckRanges(comm, cfg));
+  PetscCall(CheckPackets(comm, cfg, nq, np));
+  PetscCall(WarnResolution(comm, cfg));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Unknown or unused options are errors: a typo must not silently run the defaults. Options that
+   PETSc itself reads later (at PetscFinalize) are marked as used first. */
+PetscErrorCode QrbmConfigCheckAllUsed(MPI_Comm comm)
+{
+  static const char *petsc_own[] = {"-log_view", "-options_left", "-malloc_debug", "-malloc_dump", "-malloc_view", "-info",
+                                    "-log_trace", "-on_error_abort", "-fp_trap", "-options_monitor", "-check_pointer_intensity", "-help"};
+  PetscInt  n;
+  char    **names, **values;
+  PetscBool has;
+  PetscFunctionBeginUser;
+  for (size_t i = 0; i < sizeof(petsc_own) / sizeof(petsc_own[0]); i++) PetscCall(PetscOptionsHasName(NULL, NULL, petsc_own[i], &has));
+  PetscCall(PetscOptionsLeftGet(NULL, &n, &names, &values));
+  if (n > 0) {
+    PetscCall(PetscPrintf(comm, "ERROR: unknown or unused option%s:", n > 1 ? "s" : ""));
+    for (PetscInt i = 0; i < n; i++) PetscCall(PetscPrintf(comm, " -%s", names[i]));
+    PetscCall(PetscPrintf(comm, "\n(see bin/qrbm -help for the valid options)\n"));
+  }
+  PetscCall(PetscOptionsLeftRestore(NULL, &n, &names, &values));
+  PetscCheck(n == 0, comm, PETSC_ERR_ARG_WRONG, "unknown or unused option(s) on the command line or in -options_file: see the list above");
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

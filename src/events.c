@@ -1,0 +1,22 @@
+#include <qrbm/events.h>
+
+PetscLogEvent QRBM_EVENT_PLAN, QRBM_EVENT_FFT, QRBM_EVENT_KINETIC, QRBM_EVENT_POTENTIAL, QRBM_EVENT_OBSERVABLES, QRBM_EVENT_IO, QRBM_EVENT_INIT;
+PetscLogStage QRBM_STAGE_SETUP, QRBM_STAGE_INIT, QRBM_STAGE_TIMELOOP;
+
+PetscErrorCode QrbmEventsRegister(void)
+{
+  PetscClassId id;
+  PetscFunctionBeginUser;
+  PetscCall(PetscClassIdRegister("qrbm", &id));
+  PetscCall(PetscLogEventRegister("QrbmFFTPlan", id, &QRBM_EVENT_PLAN));
+  PetscCall(PetscLogEventRegister("QrbmFFT", id, &QRBM_EVENT_FFT));
+  PetscCall(PetscLogEventRegister("QrbmKinetic", id, &QRBM_EVENT_KINETIC));
+  PetscCall(PetscLogEventRegister("QrbmPotential", id, &QRBM_EVENT_POTENTIAL));
+  PetscCall(PetscLogEventRegister("QrbmObservables", id, &QRBM_EVENT_OBSERVABLES));
+  PetscCall(PetscLogEventRegister("QrbmIO", id, &QRBM_EVENT_IO));
+  PetscCall(PetscLogEventRegister("QrbmInitState", id, &QRBM_EVENT_INIT));
+  PetscCall(PetscLogStageRegister("Setup", &QRBM_STAGE_SETUP));
+  PetscCall(PetscLogStageRegister("InitialState", &QRBM_STAGE_INIT));
+  PetscCall(PetscLogStageRegister("TimeLoop", &QRBM_STAGE_TIMELOOP));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

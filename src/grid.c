@@ -1,0 +1,102 @@
+/* Grid geometry and the FFTW-MPI slab decomposition. */
+#include <qrbm/grid.h>
+#include <fftw3-mpi.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static void SetLayout(QrbmLayout *lay, int naxes, const ptrdiff_t *nglob, ptrdiff_t nlocal, ptrdiff_t start, PetscBool transposed)
+{
+  lay->naxes = naxes;
+  lay->start = start;
+  lay->count = 1;
+  for (int s = 0; s < naxes; s++) {
+    lay->perm[s] = s;
+    if (transposed && s < 2) lay->perm[s] = 1 - s;
+    lay->n[s] = s == 0 ? nlocal : nglob[lay->perm[s]];
+    lay->count *= lay->n[s];
+  }
+}
+
+void QrbmLayoutIndex(const QrbmLayout *lay, ptrdiff_t flat, ptrdiff_t *idx)
+{
+  for (int s = lay->naxes - 1; s >= 0; s--) {
+    idx[lay->perm[s]] = flat % lay->n[s] + (s == 0 ? lay->start : 0);
+    flat /= lay->n[s];
+  }
+}
+
+PetscErrorCode QrbmGridCreate(MPI_Comm comm, const QrbmConfig *cfg, QrbmGrid *g)
+{
+  ptrdiff_t n0, s0, n1, s1;
+  PetscFunctionBeginUser;
+  g->comm = comm;
+  PetscCallMPI(MPI_Comm_rank(comm, &g->rank));
+  PetscCallMPI(MPI_Comm_size(comm, &g->size));
+  g->N = cfg->particles; g->d = cfg->dim; g->M = cfg->grid; g->D = g->N * g->d;
+  g->L = cfg->box; g->h = cfg->box / cfg->grid;
+  PetscCheck(g->size <= g->M, comm, PETSC_ERR_ARG_OUTOFRANGE,
+             "%d MPI ranks but -grid %" PetscInt_FMT ": the slab decomposition uses at most M ranks per grid; run with <= %" PetscInt_FMT " ranks and use -threads for more cores",
+             g->size, g->M, g->M);
+  g->Md = 1;
+  for (PetscInt c = 0; c < g->d; c++) g->Md *= g->M;
+  g->total = pow((double)g->M, (double)g->D);
+  PetscCheck(g->total < 0x1p62, comm, PETSC_ERR_ARG_OUTOFRANGE, "grid of M^(N d) = %g points does not fit in 64-bit indices: reduce -grid or -particles", g->total);
+  g->nfft = g->D < 2 ? 2 : (int)g->D;
+  for (int a = 0; a < g->nfft; a++) g->nglob[a] = a < g->D ? g->M : 1;
+  PetscCall(PetscMalloc2(g->M, &g->x, g->M, &g->k));
+  for (PetscInt j = 0; j < g->M; j++) {
+    g->x[j] = -0.5 * g->L + j * g->h;
+    g->k[j] = 2 * PETSC_PI / g->L * (double)(j <= (g->M - 1) / 2 ? j : j - g->M); /* fftfreq order */
+  }
+  g->alloc_local = 0;
+  if (QrbmGridBytesPerRank(g) > 0x1p62) PetscFunctionReturn(PETSC_SUCCESS); /* refused by QrbmGridCheckMemory */
+  g->alloc_local = fftw_mpi_local_size_many_transposed(g->nfft, g->nglob, 1, FFTW_MPI_DEFAULT_BLOCK, FFTW_MPI_DEFAULT_BLOCK, comm, &n0, &s0, &n1, &s1);
+  SetLayout(&g->xlay, g->nfft, g->nglob, n0, s0, PETSC_FALSE);
+  SetLayout(&g->klay, g->nfft, g->nglob, n1, s1, PETSC_TRUE);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode QrbmGridDestroy(QrbmGrid *g)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscFree2(g->x, g->k));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+double QrbmGridBytesPerRank(const QrbmGrid *g)
+{
+  /* the slab: ceil(M/size) rows of M^(D-1) complex numbers; FFTW-MPI transposes may need a
+     scratch buffer of the same size */
+  const double rows = ceil((double)g->M / g->size);
+  return 2.0 * 16.0 * rows * g->total / g->M + 64.0 * g->Md * (g->N + 4) * g->N;
+}
+
+static double NodeAvailableBytes(void)
+{
+  FILE  *f = fopen("/proc/meminfo", "r");
+  char   key[64];
+  double kb = 0, v;
+  if (!f) return 0;
+  while (fscanf(f, "%63s %lf kB\n", key, &v) == 2)
+    if (!strcmp(key, "MemAvailable:")) kb = v;
+  fclose(f);
+  return kb * 1024.0;
+}
+
+PetscErrorCode QrbmGridCheckMemory(const QrbmGrid *g, const QrbmConfig *cfg)
+{
+  MPI_Comm    node;
+  PetscMPIInt on_node;
+  double      need = QrbmGridBytesPerRank(g), avail;
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_split_type(g->comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node));
+  PetscCallMPI(MPI_Comm_size(node, &on_node));
+  PetscCallMPI(MPI_Comm_free(&node));
+  avail = cfg->memory_limit_mb > 0 ? cfg->memory_limit_mb * 1048576.0 : NodeAvailableBytes() / on_node;
+  if (!cfg->quiet) PetscCall(PetscPrintf(g->comm, "memory: %.1f MiB per rank needed (state %g points over %d ranks), %.1f MiB available per rank\n", need / 1048576.0, g->total, g->size, avail / 1048576.0));
+  PetscCheck(avail <= 0 || need <= avail, g->comm, PETSC_ERR_MEM,
+             "the run needs %.1f MiB per rank but only %.1f MiB are available (-memory_limit_mb or MemAvailable / ranks per node): reduce -grid or -particles, or use more ranks",
+             need / 1048576.0, avail / 1048576.0);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

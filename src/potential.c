@@ -1,0 +1,260 @@
+/* Potential sub-step with hoisted pair-phase products.
+
+   Psi is stored row-major with particle 0's axes outermost. Looping over particles in that order,
+   the phase factor of a point is a product over pairs; the factors of pairs whose particles are
+   both fixed by outer loops are a scalar, and the factors coupling a fixed particle l to a later
+   particle n are collected in a vector A[n] over n's one-particle grid. Updating those vectors
+   costs O(M^d) per outer index, so the whole step costs about one pass over Psi for any N.
+   V depends only on the index difference (periodic grid, minimum image), so one table on the
+   doubled difference grid serves every pair: row j of the pair matrix is a shifted view. */
+#include <qrbm/potential.h>
+#include <math.h>
+#include <omp.h>
+#include <string.h>
+
+static double MinImage(double r, double L) { return r - L * floor(r / L + 0.5); }
+
+double QrbmPotentialPair(const QrbmConfig *cfg, const double *r)
+{
+  double r2 = 0, c = 0;
+  for (PetscInt a = 0; a < cfg->dim; a++) {
+    r2 += r[a] * r[a];
+    c += cos(2 * PETSC_PI * r[a] / cfg->width);
+  }
+  switch (cfg->potential) {
+  case QRBM_POT_NONE: return 0;
+  case QRBM_POT_GAUSSIAN: return cfg->strength * exp(-r2 / (2 * cfg->width * cfg->width));
+  case QRBM_POT_SOFTCOULOMB: return cfg->strength / sqrt(r2 + cfg->width * cfg->width);
+  case QRBM_POT_COSINE: return cfg->strength * c / cfg->dim;
+  }
+  return 0;
+}
+
+void QrbmPairWeightsExact(PetscInt N, QrbmPairWeights *W)
+{
+  memset(W, 0, sizeof(*W));
+  W->N = N;
+  for (PetscInt l = 0; l < N; l++)
+    for (PetscInt n = l + 1; n < N; n++) W->w[l * N + n] = 1.0 / (N - 1);
+}
+
+PetscErrorCode QrbmPotentialCreate(const QrbmGrid *g, const QrbmConfig *cfg, QrbmPotential *pot)
+{
+  PetscFunctionBeginUser;
+  memset(pot, 0, sizeof(*pot));
+  pot->g = g; pot->hbar = cfg->hbar; pot->nthreads = (int)cfg->threads;
+  pot->n2 = 1;
+  for (int c = 0; c < 3; c++) {
+    pot->e[c] = c < g->d ? g->M : 1;
+    pot->n2 *= 2 * pot->e[c];
+  }
+  PetscCall(PetscMalloc2(pot->n2, &pot->V2, g->Md, &pot->U));
+  for (ptrdiff_t u = 0; u < pot->n2; u++) {
+    double    r[3];
+    ptrdiff_t rest = u;
+    for (int c = 2; c >= 0; c--) {
+      const ptrdiff_t uc = rest % (2 * pot->e[c]);
+      rest /= 2 * pot->e[c];
+      r[c] = c < g->d ? MinImage((double)(uc - pot->e[c]) * g->h, g->L) : 0;
+    }
+    pot->V2[u] = QrbmPotentialPair(cfg, r);
+  }
+  for (ptrdiff_t j = 0; j < g->Md; j++) {
+    double    x2 = 0;
+    ptrdiff_t rest = j;
+    for (PetscInt c = 0; c < g->d; c++, rest /= g->M) x2 += g->x[rest % g->M] * g->x[rest % g->M];
+    pot->U[j] = 0.5 * cfg->trap_omega * cfg->trap_omega * x2;
+  }
+  PetscCall(PetscMalloc1((size_t)pot->nthreads * g->N * g->N * g->Md, &pot->scratch));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode QrbmPotentialDestroy(QrbmPotential *pot)
+{
+  PetscFunctionBeginUser;
+  for (int i = 0; i < pot->ncache; i++) PetscCall(PetscFree(pot->cache[i].tab));
+  PetscCall(PetscFree2(pot->V2, pot->U));
+  PetscCall(PetscFree(pot->scratch));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Phase tables for (z, w): the pair table on the doubled grid followed by the trap table. */
+static PetscErrorCode GetTable(QrbmPotential *pot, qcomplex z, double w, const qcomplex **tab)
+{
+  PetscFunctionBeginUser;
+  for (int i = 0; i < pot->ncache; i++)
+    if (pot->cache[i].z == z && pot->cache[i].w == w) { *tab = pot->cache[i].tab; PetscFunctionReturn(PETSC_SUCCESS); }
+  PetscCheck(pot->ncache < QRBM_PHASE_CACHE, PETSC_COMM_SELF, PETSC_ERR_PLIB, "phase table cache full (%d entries)", QRBM_PHASE_CACHE);
+  qcomplex *t;
+  PetscCall(PetscMalloc1(pot->n2 + pot->g->Md, &t));
+  for (ptrdiff_t u = 0; u < pot->n2; u++) t[u] = cexp(z / pot->hbar * w * pot->V2[u]);
+  for (ptrdiff_t j = 0; j < pot->g->Md; j++) t[pot->n2 + j] = cexp(z / pot->hbar * pot->U[j]);
+  pot->cache[pot->ncache].z = z; pot->cache[pot->ncache].w = w; pot->cache[pot->ncache].tab = t;
+  *tab = pot->cache[pot->ncache++].tab;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Offset into a doubled-grid table such that off[a' * 2e1 * 2e2 + b' * 2e2 + c'] is the entry of
+   the separation between one-particle points jg and (a', b', c'). */
+static ptrdiff_t ShiftOffset(const ptrdiff_t *e, ptrdiff_t jg)
+{
+  const ptrdiff_t a = jg / (e[1] * e[2]), b = (jg / e[2]) % e[1], c = jg % e[2];
+  return ((e[0] - a) * 2 * e[1] + (e[1] - b)) * 2 * e[2] + (e[2] - c);
+}
+
+#define FOR_SHIFTED(e, j, t_row, BODY) \
+  for (ptrdiff_t ap = 0, j = 0; ap < e[0]; ap++) \
+    for (ptrdiff_t bp = 0; bp < e[1]; bp++) { \
+      const ptrdiff_t t_row = (ap * 2 * e[1] + bp) * 2 * e[2]; \
+      for (ptrdiff_t cp = 0; cp < e[2]; cp++, j++) BODY \
+    }
+
+typedef struct {
+  const QrbmPotential *pot;
+  PetscInt             N;
+  ptrdiff_t            Md, stride[QRBM_MAX_PARTICLES]; /* psi elements per index of particle m */
+  const qcomplex      *pair[QRBM_MAX_PARTICLES * QRBM_MAX_PARTICLES]; /* NULL: pair does not interact */
+} PhaseCtx;
+
+/* Last particle: one fused pass multiplying by the scalar, the collected vector and the pair
+   factor with particle N-2 (fixed at jprev). */
+static void PhaseInner(const PhaseCtx *c, ptrdiff_t jprev, qcomplex s, const qcomplex *A, qcomplex *psi)
+{
+  const ptrdiff_t *e = c->pot->e;
+  const qcomplex  *t = c->pair[(c->N - 2) * c->N + c->N - 1];
+  if (t) {
+    const qcomplex *tt = t + ShiftOffset(e, jprev);
+    FOR_SHIFTED(e, j, row, { psi[j] *= s * A[j] * tt[row + cp]; })
+  } else
+    for (ptrdiff_t j = 0; j < c->Md; j++) psi[j] *= s * A[j];
+}
+
+/* Particle m fixed at jg; vec[n] (n >= m) holds the factors of particle n collected so far. */
+static void PhaseRecurse(const PhaseCtx *c, int m, ptrdiff_t jg, qcomplex s, const qcomplex *const *vec, qcomplex *scratch, qcomplex *psi)
+{
+  const PetscInt   N = c->N;
+  const ptrdiff_t *e = c->pot->e;
+  const qcomplex  *next[QRBM_MAX_PARTICLES];
+  s *= vec[m][jg];
+  if (m == N - 2) {
+    PhaseInner(c, jg, s, vec[N - 1], psi);
+    return;
+  }
+  for (PetscInt n = m + 1; n < N; n++) {
+    const qcomplex *t = c->pair[m * N + n];
+    next[n]           = vec[n];
+    if (!t) continue;
+    qcomplex       *out = scratch + n * c->Md;
+    const qcomplex *tt = t + ShiftOffset(e, jg), *in = vec[n];
+    FOR_SHIFTED(e, j, row, { out[j] = in[j] * tt[row + cp]; })
+    next[n] = out;
+  }
+  for (ptrdiff_t j = 0; j < c->Md; j++) PhaseRecurse(c, m + 1, j, s, next, scratch + N * c->Md, psi + j * c->stride[m + 1]);
+}
+
+static PetscErrorCode PhaseCtxSetUp(QrbmPotential *pot, const QrbmPairWeights *W, qcomplex z, PhaseCtx *c, const qcomplex **trap)
+{
+  const QrbmGrid *g = pot->g;
+  const qcomplex *tab;
+  PetscFunctionBeginUser;
+  memset(c, 0, sizeof(*c));
+  c->pot = pot; c->N = g->N; c->Md = g->Md;
+  c->stride[g->N - 1] = 1;
+  for (PetscInt m = g->N - 2; m >= 0; m--) c->stride[m] = c->stride[m + 1] * g->Md;
+  PetscCall(GetTable(pot, z, 0.0, trap));
+  *trap += pot->n2;
+  for (PetscInt l = 0; l < g->N; l++)
+    for (PetscInt n = l + 1; n < g->N; n++) {
+      if (W->w[l * g->N + n] == 0 || pot->g->N < 2) continue;
+      PetscCall(GetTable(pot, z, W->w[l * g->N + n], &tab));
+      c->pair[l * g->N + n] = tab;
+    }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode QrbmPotentialApply(QrbmPotential *pot, const QrbmPairWeights *W, qcomplex z, qcomplex *psi)
+{
+  const QrbmGrid *g = pot->g;
+  const ptrdiff_t rows = g->xlay.n[0] * (g->Md / g->M), first = g->xlay.start * (g->Md / g->M);
+  PhaseCtx        c;
+  const qcomplex *trap;
+  PetscFunctionBeginUser;
+  PetscCall(PhaseCtxSetUp(pot, W, z, &c, &trap));
+  if (g->N == 1) {
+#pragma omp parallel for schedule(static)
+    for (ptrdiff_t j = 0; j < rows; j++) psi[j] *= trap[first + j];
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+#pragma omp parallel
+  {
+    const qcomplex *vec[QRBM_MAX_PARTICLES];
+    qcomplex       *scratch = pot->scratch + (size_t)omp_get_thread_num() * g->N * g->N * g->Md;
+    for (PetscInt n = 0; n < g->N; n++) vec[n] = trap;
+#pragma omp for schedule(static)
+    for (ptrdiff_t j = 0; j < rows; j++) PhaseRecurse(&c, 0, first + j, 1.0, vec, scratch, psi + j * c.stride[0]);
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Interaction energy: the same loop structure as the phase step, with sums of w V in place of
+   products of phases, accumulating |psi|^2 times the pair sum. */
+typedef struct {
+  const QrbmPotential   *pot;
+  const QrbmPairWeights *W;
+  PetscInt               N;
+  ptrdiff_t              Md, stride[QRBM_MAX_PARTICLES];
+} EnergyCtx;
+
+static long double EnergyRecurse(const EnergyCtx *c, int m, ptrdiff_t jg, double s, const double *const *vec, double *scratch, const qcomplex *psi)
+{
+  const PetscInt   N = c->N;
+  const ptrdiff_t *e = c->pot->e;
+  const double    *next[QRBM_MAX_PARTICLES];
+  long double      acc = 0;
+  s += vec[m][jg];
+  for (PetscInt n = m + 1; n < N; n++) {
+    const double w = c->W->w[m * N + n];
+    next[n]        = vec[n];
+    if (w == 0) continue;
+    double       *out = scratch + n * c->Md;
+    const double *tt = c->pot->V2 + ShiftOffset(e, jg), *in = vec[n];
+    FOR_SHIFTED(e, j, row, { out[j] = in[j] + w * tt[row + cp]; })
+    next[n] = out;
+  }
+  if (m == N - 2) {
+    const double *A = next[N - 1];
+    for (ptrdiff_t j = 0; j < c->Md; j++) acc += (long double)(creal(psi[j]) * creal(psi[j]) + cimag(psi[j]) * cimag(psi[j])) * (s + A[j]);
+    return acc;
+  }
+  for (ptrdiff_t j = 0; j < c->Md; j++) acc += EnergyRecurse(c, m + 1, j, s, next, scratch + N * c->Md, psi + j * c->stride[m + 1]);
+  return acc;
+}
+
+PetscErrorCode QrbmPotentialEnergyLocal(QrbmPotential *pot, const QrbmPairWeights *W, const qcomplex *psi, long double *e_int)
+{
+  const QrbmGrid *g = pot->g;
+  const ptrdiff_t rows = g->xlay.n[0] * (g->Md / g->M), first = g->xlay.start * (g->Md / g->M);
+  EnergyCtx       c = {pot, W, g->N, g->Md, {0}};
+  double         *zero;
+  long double     acc = 0;
+  PetscFunctionBeginUser;
+  *e_int = 0;
+  if (g->N < 2) PetscFunctionReturn(PETSC_SUCCESS);
+  c.stride[g->N - 1] = 1;
+  for (PetscInt m = g->N - 2; m >= 0; m--) c.stride[m] = c.stride[m + 1] * g->Md;
+  PetscCall(PetscCalloc1(g->Md, &zero));
+  double *scratch;
+  PetscCall(PetscMalloc1((size_t)pot->nthreads * g->N * g->N * g->Md, &scratch));
+#pragma omp parallel reduction(+ : acc)
+  {
+    const double *vec[QRBM_MAX_PARTICLES];
+    double       *mine = scratch + (size_t)omp_get_thread_num() * g->N * g->N * g->Md;
+    for (PetscInt n = 0; n < g->N; n++) vec[n] = zero;
+#pragma omp for schedule(static)
+    for (ptrdiff_t j = 0; j < rows; j++) acc += EnergyRecurse(&c, 0, first + j, 0.0, vec, mine, psi + j * c.stride[0]);
+  }
+  *e_int = acc * powl((long double)g->h, (long double)g->D);
+  PetscCall(PetscFree(zero));
+  PetscCall(PetscFree(scratch));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
