@@ -8,6 +8,8 @@ const char *const QrbmSchemeNames[]    = {"strang", "yoshida4", "QrbmScheme", "Q
 const char *const QrbmPotentialNames[] = {"none", "gaussian", "softcoulomb", "cosine", "QrbmPotentialKind", "QRBM_POT_", NULL};
 const char *const QrbmInitNames[]      = {"coherent", "symmetrized", "ground", "QrbmInitKind", "QRBM_INIT_", NULL};
 const char *const QrbmPlannerNames[]   = {"estimate", "measure", "patient", "QrbmPlanner", "QRBM_PLAN_", NULL};
+const char *const QrbmMethodNames[]    = {"exact", "rbm", "QrbmMethod", "QRBM_METHOD_", NULL};
+const char *const QrbmExpectationNames[] = {"sample", "enumerate", "QrbmExpectation", "QRBM_EXPECT_", NULL};
 
 static PetscErrorCode SetDefaults(QrbmConfig *c)
 {
@@ -22,6 +24,8 @@ static PetscErrorCode SetDefaults(QrbmConfig *c)
   PetscCall(PetscStrncpy(c->output, "qrbm.h5", sizeof(c->output)));
   c->output_interval = 10; c->progress_interval = 0;
   c->planner = QRBM_PLAN_MEASURE; c->threads = 1;
+  c->method = QRBM_METHOD_EXACT; c->batch_size = 2; c->rb_dt = 0; c->realizations = 1; c->seed = 1;
+  c->expectation = QRBM_EXPECT_SAMPLE; c->enumerate_limit = 1e5;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -78,7 +82,41 @@ static PetscErrorCode ParseOptions(MPI_Comm comm, QrbmConfig *c, PetscInt *nq, P
   PetscCall(PetscOptionsString("-fftw_wisdom", "FFTW wisdom file prefix (grid, ranks, threads appended), empty = none", "", c->wisdom, c->wisdom, sizeof(c->wisdom), NULL));
   PetscCall(PetscOptionsInt("-threads", "threads per rank (FFTW + OpenMP) [1..256]", "", c->threads, &c->threads, NULL));
   PetscCall(PetscOptionsReal("-memory_limit_mb", "memory per rank in MiB, 0 = node MemAvailable / ranks on node [MiB]", "", c->memory_limit_mb, &c->memory_limit_mb, NULL));
+  PetscCall(PetscOptionsEnum("-method", "dynamics: exact H_N or random batch", "", QrbmMethodNames, (PetscEnum)c->method, (PetscEnum *)&c->method, NULL));
+  PetscCall(PetscOptionsInt("-batch_size", "random batch size P: 2 <= P <= N, P divides N", "", c->batch_size, &c->batch_size, NULL));
+  PetscCall(PetscOptionsReal("-rb_dt", "reshuffle interval Dt, a whole multiple of dt, 0 = dt [time]", "", c->rb_dt, &c->rb_dt, NULL));
+  PetscCall(PetscOptionsInt("-realizations", "independent random batch realisations R >= 1", "", c->realizations, &c->realizations, NULL));
+  PetscCall(PetscOptionsInt("-seed", "random seed [0..2147483647]", "", c->seed, &c->seed, NULL));
+  PetscCall(PetscOptionsInt("-ranks_per_realization", "ranks per realisation group g (divides the rank count), 0 = automatic", "", c->ranks_per_realization, &c->ranks_per_realization, NULL));
+  PetscCall(PetscOptionsBool("-record_pairings", "store every pairing permutation in /pairings", "", c->record_pairings, &c->record_pairings, NULL));
+  PetscCall(PetscOptionsBool("-save_realizations", "store the per-realisation series in /realizations", "", c->save_realizations, &c->save_realizations, NULL));
+  PetscCall(PetscOptionsEnum("-rb_expectation", "sample realisations or enumerate every pairing sequence", "", QrbmExpectationNames, (PetscEnum)c->expectation, (PetscEnum *)&c->expectation, NULL));
+  PetscCall(PetscOptionsReal("-rb_enumerate_limit", "largest number of pairing sequences -rb_expectation enumerate accepts", "", c->enumerate_limit, &c->enumerate_limit, NULL));
   PetscOptionsEnd();
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode CheckBatches(MPI_Comm comm, QrbmConfig *c)
+{
+  const PetscInt N = c->particles, P = c->batch_size;
+  PetscFunctionBeginUser;
+  PetscCheck(c->realizations >= 1, comm, PETSC_ERR_ARG_OUTOFRANGE, "-realizations %" PetscInt_FMT ": must be >= 1", c->realizations);
+  PetscCheck(c->seed >= 0, comm, PETSC_ERR_ARG_OUTOFRANGE, "-seed %" PetscInt_FMT ": valid range is 0..2147483647", c->seed);
+  PetscCheck(c->ranks_per_realization >= 0, comm, PETSC_ERR_ARG_OUTOFRANGE, "-ranks_per_realization %" PetscInt_FMT ": must be >= 1 (or 0 = automatic)", c->ranks_per_realization);
+  PetscCheck(c->enumerate_limit >= 1, comm, PETSC_ERR_ARG_OUTOFRANGE, "-rb_enumerate_limit %g: must be >= 1", (double)c->enumerate_limit);
+  if (c->rb_dt == 0) c->rb_dt = c->dt;
+  PetscCheck(c->rb_dt > 0 && PetscIsNormalReal(c->rb_dt), comm, PETSC_ERR_ARG_OUTOFRANGE, "-rb_dt %g: must be finite and > 0 (0 = dt)", (double)c->rb_dt);
+  const double k = c->rb_dt / c->dt;
+  PetscCheck(fabs(k - round(k)) <= 1e-9 * k && round(k) >= 1, comm, PETSC_ERR_ARG_INCOMP, "-rb_dt %g is not a whole multiple of -dt %g: nearest valid values are %.12g and %.12g",
+             (double)c->rb_dt, (double)c->dt, PetscMax(1, floor(k)) * c->dt, PetscMax(1, ceil(k)) * c->dt);
+  c->rb_steps = (PetscInt)round(k);
+  if (c->method == QRBM_METHOD_EXACT) {
+    PetscCheck(c->realizations == 1, comm, PETSC_ERR_ARG_INCOMP, "-realizations %" PetscInt_FMT " with -method exact: the exact dynamics is deterministic, use -realizations 1 (or -method rbm)", c->realizations);
+    PetscCheck(c->expectation == QRBM_EXPECT_SAMPLE, comm, PETSC_ERR_ARG_INCOMP, "-rb_expectation enumerate needs -method rbm");
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  PetscCheck(N >= 2, comm, PETSC_ERR_ARG_INCOMP, "-method rbm needs -particles >= 2 (got %" PetscInt_FMT ")", N);
+  PetscCheck(P >= 2 && P <= N && N % P == 0, comm, PETSC_ERR_ARG_INCOMP, "-batch_size %" PetscInt_FMT ": P must divide -particles %" PetscInt_FMT " with 2 <= P <= N", P, N);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -140,6 +178,7 @@ PetscErrorCode QrbmConfigSetFromOptions(MPI_Comm comm, QrbmConfig *cfg)
   PetscCall(ParseOptions(comm, cfg, &nq, &np));
   PetscCall(CheckRanges(comm, cfg));
   PetscCall(CheckPackets(comm, cfg, nq, np));
+  PetscCall(CheckBatches(comm, cfg));
   PetscCall(WarnResolution(comm, cfg));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -50,7 +50,7 @@ PetscErrorCode QrbmGridCreate(MPI_Comm comm, const QrbmConfig *cfg, QrbmGrid *g)
     g->k[j] = 2 * PETSC_PI / g->L * (double)(j <= (g->M - 1) / 2 ? j : j - g->M); /* fftfreq order */
   }
   g->alloc_local = 0;
-  if (QrbmGridBytesPerRank(g) > 0x1p62) PetscFunctionReturn(PETSC_SUCCESS); /* refused by QrbmGridCheckMemory */
+  if (QrbmGridBytesPerRank(g, 0) > 0x1p62) PetscFunctionReturn(PETSC_SUCCESS); /* refused by QrbmGridCheckMemory */
   g->alloc_local = fftw_mpi_local_size_many_transposed(g->nfft, g->nglob, 1, FFTW_MPI_DEFAULT_BLOCK, FFTW_MPI_DEFAULT_BLOCK, comm, &n0, &s0, &n1, &s1);
   SetLayout(&g->xlay, g->nfft, g->nglob, n0, s0, PETSC_FALSE);
   SetLayout(&g->klay, g->nfft, g->nglob, n1, s1, PETSC_TRUE);
@@ -64,12 +64,12 @@ PetscErrorCode QrbmGridDestroy(QrbmGrid *g)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-double QrbmGridBytesPerRank(const QrbmGrid *g)
+double QrbmGridBytesPerRank(const QrbmGrid *g, PetscInt extra_states)
 {
   /* the slab: ceil(M/size) rows of M^(D-1) complex numbers; FFTW-MPI transposes may need a
      scratch buffer of the same size */
   const double rows = ceil((double)g->M / g->size);
-  return 2.0 * 16.0 * rows * g->total / g->M + 64.0 * g->Md * (g->N + 4) * g->N;
+  return (2.0 + extra_states) * 16.0 * rows * g->total / g->M + 64.0 * g->Md * (g->N + 4) * g->N;
 }
 
 static double NodeAvailableBytes(void)
@@ -84,17 +84,17 @@ static double NodeAvailableBytes(void)
   return kb * 1024.0;
 }
 
-PetscErrorCode QrbmGridCheckMemory(const QrbmGrid *g, const QrbmConfig *cfg)
+PetscErrorCode QrbmGridCheckMemory(const QrbmGrid *g, const QrbmConfig *cfg, PetscInt extra_states)
 {
   MPI_Comm    node;
   PetscMPIInt on_node;
-  double      need = QrbmGridBytesPerRank(g), avail;
+  double      need = QrbmGridBytesPerRank(g, extra_states), avail;
   PetscFunctionBeginUser;
   PetscCallMPI(MPI_Comm_split_type(g->comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node));
   PetscCallMPI(MPI_Comm_size(node, &on_node));
   PetscCallMPI(MPI_Comm_free(&node));
   avail = cfg->memory_limit_mb > 0 ? cfg->memory_limit_mb * 1048576.0 : NodeAvailableBytes() / on_node;
-  if (!cfg->quiet) PetscCall(PetscPrintf(g->comm, "memory: %.1f MiB per rank needed (state %g points over %d ranks), %.1f MiB available per rank\n", need / 1048576.0, g->total, g->size, avail / 1048576.0));
+  if (!cfg->quiet) PetscCall(PetscPrintf(g->comm, "memory: %.1f MiB per rank needed (state of %g points over %d ranks, %" PetscInt_FMT " saved copies), %.1f MiB available per rank\n", need / 1048576.0, g->total, g->size, extra_states, avail / 1048576.0));
   PetscCheck(avail <= 0 || need <= avail, g->comm, PETSC_ERR_MEM,
              "the run needs %.1f MiB per rank but only %.1f MiB are available (-memory_limit_mb or MemAvailable / ranks per node): reduce -grid or -particles, or use more ranks",
              need / 1048576.0, avail / 1048576.0);

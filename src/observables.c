@@ -135,3 +135,37 @@ PetscErrorCode QrbmObservablesPosition(QrbmObservables *obs, QrbmPotential *pot,
   PetscCall(PetscLogEventEnd(QRBM_EVENT_OBSERVABLES, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
+
+PetscErrorCode QrbmRecordCreate(const QrbmGrid *g, QrbmRecord *rec)
+{
+  static const char *scalars[] = {"/observables/time", "/observables/step", "/observables/norm", "/observables/energy", "/observables/energy_kinetic",
+                                  "/observables/energy_trap", "/observables/energy_interaction", "/observables/x2", "/observables/p2"};
+  static const char *vectors[] = {"/observables/x", "/observables/p", "/observables/x2_axes", "/observables/p2_axes"};
+  static const char *fields[]  = {"/density/rho", "/density/rho_p"};
+  PetscFunctionBeginUser;
+  PetscCall(PetscMemzero(rec, sizeof(*rec)));
+  for (int i = 0; i < 9; i++) rec->f[rec->nfields++] = (QrbmField){scalars[i], 0, {0}, 0, 1, i >= 2 ? PETSC_TRUE : PETSC_FALSE};
+  for (int i = 0; i < 4; i++) rec->f[rec->nfields++] = (QrbmField){vectors[i], 1, {(hsize_t)g->d}, 0, g->d, PETSC_TRUE};
+  for (int i = 0; i < 2; i++) {
+    QrbmField f = {fields[i], (int)g->d, {0}, 0, g->Md, PETSC_TRUE};
+    for (PetscInt c = 0; c < g->d; c++) f.shape[c] = (hsize_t)g->M;
+    rec->f[rec->nfields++] = f;
+  }
+  for (int i = 0; i < rec->nfields; i++) {
+    rec->f[i].offset = rec->len;
+    rec->len += rec->f[i].len;
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Same order as QrbmRecordCreate. */
+void QrbmObservablesPack(const QrbmObservables *o, const QrbmGrid *g, double *row)
+{
+  const double s[] = {o->time, (double)o->step, o->norm, o->energy, o->e_kin, o->e_trap, o->e_int, o->x2, o->p2};
+  const double *v[] = {o->x, o->p, o->x2c, o->p2c};
+  for (int i = 0; i < 9; i++) *row++ = s[i];
+  for (int i = 0; i < 4; i++)
+    for (PetscInt c = 0; c < g->d; c++) *row++ = v[i][c];
+  for (ptrdiff_t j = 0; j < g->Md; j++) *row++ = o->rho[j];
+  for (ptrdiff_t j = 0; j < g->Md; j++) *row++ = o->rho_p[j];
+}

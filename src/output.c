@@ -66,10 +66,20 @@ static PetscErrorCode WriteAttributes(hid_t f, const QrbmGrid *g, const QrbmConf
   PetscCall(AttrString(f, "fftw_planner", QrbmPlannerNames[c->planner]));
   PetscCall(AttrString(f, "fftw_wisdom", c->wisdom));
   PetscCall(AttrInt(f, "threads", c->threads));
+  PetscCall(AttrString(f, "method", QrbmMethodNames[c->method]));
+  PetscCall(AttrInt(f, "batch_size", c->batch_size));
+  PetscCall(AttrReal(f, "rb_dt", c->rb_dt));
+  PetscCall(AttrInt(f, "realizations", c->realizations));
+  PetscCall(AttrInt(f, "seed", c->seed));
+  PetscCall(AttrInt(f, "ranks_per_realization", c->ranks_per_realization));
+  PetscCall(AttrInt(f, "record_pairings", c->record_pairings));
+  PetscCall(AttrInt(f, "save_realizations", c->save_realizations));
+  PetscCall(AttrString(f, "rb_expectation", QrbmExpectationNames[c->expectation]));
+  PetscCall(AttrReal(f, "rb_enumerate_limit", c->enumerate_limit));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* A dataset of shape (0, shape...) growing along axis 0, or a fixed array when !series. */
+/* A dataset of shape (0, shape...) growing along its first axis. */
 static PetscErrorCode CreateSeries(hid_t f, const char *name, int rank, const hsize_t *shape)
 {
   hsize_t dims[4] = {0}, maxd[4] = {H5S_UNLIMITED}, chunk[4] = {1};
@@ -101,102 +111,164 @@ static PetscErrorCode WriteFixed(QrbmOutput *out, const char *name, int rank, co
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-typedef struct {
-  const char   *name;
-  int           rank;
-  const double *v;
-} Series;
-
-/* The time series of the schema, with the row each holds at this output time. */
-static int SeriesList(const QrbmObservables *o, const QrbmOutput *out, Series *s, double *scalars)
+static PetscErrorCode CreateGroup(hid_t f, const char *name)
 {
-  const int rd = (int)out->d;
-  int       n  = 0;
-  const char *names[] = {"/observables/time", "/observables/step", "/observables/norm", "/observables/energy", "/observables/energy_kinetic",
-                         "/observables/energy_trap", "/observables/energy_interaction", "/observables/x2", "/observables/p2"};
-  const double vals[] = {o->time, (double)o->step, o->norm, o->energy, o->e_kin, o->e_trap, o->e_int, o->x2, o->p2};
-  for (int i = 0; i < 9; i++) {
-    scalars[i] = vals[i];
-    s[n++]     = (Series){names[i], 0, scalars + i};
-  }
-  s[n++] = (Series){"/observables/x", 1, o->x};
-  s[n++] = (Series){"/observables/p", 1, o->p};
-  s[n++] = (Series){"/observables/x2_axes", 1, o->x2c};
-  s[n++] = (Series){"/observables/p2_axes", 1, o->p2c};
-  s[n++] = (Series){"/density/rho", rd, o->rho};
-  s[n++] = (Series){"/density/rho_p", rd, o->rho_p};
-  return n;
+  hid_t grp;
+  PetscFunctionBeginUser;
+  QrbmCallH5Id(grp, H5Gcreate2(f, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  QrbmCallH5(H5Gclose(grp));
+  PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode QrbmOutputCreate(const QrbmGrid *g, const QrbmConfig *cfg, const QrbmObservables *obs, QrbmOutput *out)
+/* Fixed-size dataset, kept open so that group roots can write their rows independently. */
+static PetscErrorCode CreateFixed(hid_t f, const char *name, hid_t type, int rank, const hsize_t *dims, hid_t *d)
 {
-  hid_t   fapl, grp;
-  Series  s[16];
-  double  scalars[16];
-  hsize_t shape[4], M = (hsize_t)g->M;
+  hid_t s;
+  PetscFunctionBeginUser;
+  QrbmCallH5Id(s, H5Screate_simple(rank, dims, NULL));
+  QrbmCallH5Id(*d, H5Dcreate2(f, name, type, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  QrbmCallH5(H5Sclose(s));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Per-realisation series (R, T, shape...) and pairing records (intervals, N), one per realisation. */
+static PetscErrorCode CreateEnsembleSets(QrbmOutput *out, const QrbmGrid *g, const QrbmConfig *cfg)
+{
+  char name[PETSC_MAX_PATH_LEN];
+  PetscFunctionBeginUser;
+  for (int i = 0; i < QRBM_MAX_FIELDS; i++) out->real[i] = -1;
+  if (cfg->save_realizations) {
+    PetscCall(CreateGroup(out->file, "/realizations"));
+    for (int i = 0; i < out->rec->nfields; i++) {
+      const QrbmField *f       = &out->rec->f[i];
+      hsize_t          dims[5] = {(hsize_t)cfg->realizations, out->ntotal};
+      for (int r = 0; r < f->rank; r++) dims[2 + r] = f->shape[r];
+      PetscCall(PetscSNPrintf(name, sizeof(name), "/realizations/%s", strrchr(f->name, '/') + 1));
+      PetscCall(CreateFixed(out->file, name, H5T_NATIVE_DOUBLE, f->rank + 2, dims, &out->real[i]));
+    }
+  }
+  if (cfg->record_pairings) {
+    hsize_t dims[2] = {(hsize_t)out->nintervals, (hsize_t)g->N};
+    PetscCall(CreateGroup(out->file, "/pairings"));
+    PetscCall(PetscMalloc1(cfg->realizations, &out->pairings));
+    out->npairings = cfg->realizations;
+    for (PetscInt r = 0; r < cfg->realizations; r++) {
+      PetscCall(PetscSNPrintf(name, sizeof(name), "/pairings/%" PetscInt_FMT, r));
+      PetscCall(CreateFixed(out->file, name, H5T_NATIVE_INT, 2, dims, &out->pairings[r]));
+    }
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode QrbmOutputCreate(MPI_Comm comm, const QrbmGrid *g, const QrbmConfig *cfg, const QrbmRecord *rec, const double *pgrid, hsize_t ntotal, hsize_t nintervals, QrbmOutput *out)
+{
+  hid_t   fapl;
+  hsize_t M = (hsize_t)g->M;
+  char    name[PETSC_MAX_PATH_LEN];
   PetscFunctionBeginUser;
   PetscCall(PetscLogEventBegin(QRBM_EVENT_IO, 0, 0, 0, 0));
   PetscCall(PetscMemzero(out, sizeof(*out)));
-  out->comm = g->comm; out->rank = g->rank; out->d = g->d; out->Md = g->Md;
+  out->comm = comm; out->rec = rec; out->ntotal = ntotal; out->nintervals = nintervals;
+  PetscCallMPI(MPI_Comm_rank(comm, &out->rank));
   PetscCall(PetscStrncpy(out->path, cfg->output, sizeof(out->path)));
   PetscCall(PetscSNPrintf(out->part, sizeof(out->part), "%s.part", cfg->output));
   QrbmCallH5(H5Eset_auto2(H5E_DEFAULT, NULL, NULL)); /* our own messages replace HDF5's stack dumps */
   QrbmCallH5Id(fapl, H5Pcreate(H5P_FILE_ACCESS));
-  QrbmCallH5(H5Pset_fapl_mpio(fapl, g->comm, MPI_INFO_NULL));
+  QrbmCallH5(H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL));
   out->file = H5Fcreate(out->part, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
   QrbmCallH5(H5Pclose(fapl));
-  PetscCheck(out->file >= 0, g->comm, PETSC_ERR_FILE_OPEN, "-output %s: cannot create %s (directory missing or not writable?)", cfg->output, out->part);
+  PetscCheck(out->file >= 0, comm, PETSC_ERR_FILE_OPEN, "-output %s: cannot create %s (directory missing or not writable?)", cfg->output, out->part);
   QrbmCallH5Id(out->dxpl, H5Pcreate(H5P_DATASET_XFER));
   QrbmCallH5(H5Pset_dxpl_mpio(out->dxpl, H5FD_MPIO_COLLECTIVE));
   PetscCall(WriteAttributes(out->file, g, cfg));
-  QrbmCallH5Id(grp, H5Gcreate2(out->file, "/observables", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
-  QrbmCallH5(H5Gclose(grp));
-  QrbmCallH5Id(grp, H5Gcreate2(out->file, "/density", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
-  PetscCall(AttrString(grp, "normalisation", "sum(rho) h^d = norm, sum(rho_p) (2 pi hbar/L)^d = norm; particle-averaged one-body densities"));
-  QrbmCallH5(H5Gclose(grp));
-  const int n = SeriesList(obs, out, s, scalars);
-  for (int i = 0; i < n; i++) {
-    for (int r = 0; r < s[i].rank; r++) shape[r] = strstr(s[i].name, "density") ? M : (hsize_t)g->d;
-    PetscCall(CreateSeries(out->file, s[i].name, s[i].rank, shape));
+  PetscCall(CreateGroup(out->file, "/observables"));
+  PetscCall(CreateGroup(out->file, "/density"));
+  for (int i = 0; i < rec->nfields; i++) {
+    PetscCall(CreateSeries(out->file, rec->f[i].name, rec->f[i].rank, rec->f[i].shape));
+    if (!rec->f[i].stats) continue;
+    PetscCall(PetscSNPrintf(name, sizeof(name), "%s_stderr", rec->f[i].name));
+    PetscCall(CreateSeries(out->file, name, rec->f[i].rank, rec->f[i].shape));
   }
   PetscCall(WriteFixed(out, "/density/x", 1, &M, g->x));
-  PetscCall(WriteFixed(out, "/density/p", 1, &M, obs->pgrid));
+  PetscCall(WriteFixed(out, "/density/p", 1, &M, pgrid));
+  PetscCall(CreateEnsembleSets(out, g, cfg));
   PetscCall(PetscLogEventEnd(QRBM_EVENT_IO, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode QrbmOutputAppend(QrbmOutput *out, const QrbmObservables *obs)
+/* Appends nrows rows (row-major, rec->len values each) of field f to dataset `name`; rank 0's
+   data are written, the other ranks take part in the collective calls with empty selections. */
+static PetscErrorCode AppendField(QrbmOutput *out, const char *name, const QrbmField *f, hsize_t nrows, const double *rows)
 {
-  Series s[16];
-  double scalars[16];
+  hsize_t dims[4], start[4] = {out->ntimes}, count[4] = {nrows}, mdims[2] = {nrows, (hsize_t)out->rec->len};
+  hsize_t mstart[2] = {0, (hsize_t)f->offset}, mcount[2] = {nrows, (hsize_t)f->len};
+  hid_t   d, fs, ms;
+  PetscFunctionBeginUser;
+  QrbmCallH5Id(d, H5Dopen2(out->file, name, H5P_DEFAULT));
+  QrbmCallH5Id(fs, H5Dget_space(d));
+  QrbmCallH5(H5Sget_simple_extent_dims(fs, dims, NULL));
+  QrbmCallH5(H5Sclose(fs));
+  dims[0] = out->ntimes + nrows;
+  QrbmCallH5(H5Dset_extent(d, dims));
+  QrbmCallH5Id(fs, H5Dget_space(d));
+  for (int r = 1; r <= f->rank; r++) count[r] = dims[r];
+  QrbmCallH5(H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL));
+  QrbmCallH5Id(ms, H5Screate_simple(2, mdims, NULL));
+  QrbmCallH5(H5Sselect_hyperslab(ms, H5S_SELECT_SET, mstart, NULL, mcount, NULL));
+  if (out->rank != 0) {
+    QrbmCallH5(H5Sselect_none(fs));
+    QrbmCallH5(H5Sselect_none(ms));
+  }
+  QrbmCallH5(H5Dwrite(d, H5T_NATIVE_DOUBLE, ms, fs, out->dxpl, rows));
+  QrbmCallH5(H5Sclose(ms));
+  QrbmCallH5(H5Sclose(fs));
+  QrbmCallH5(H5Dclose(d));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode QrbmOutputAppend(QrbmOutput *out, PetscInt nrows, const double *mean, const double *stderr)
+{
+  char name[PETSC_MAX_PATH_LEN];
   PetscFunctionBeginUser;
   PetscCall(PetscLogEventBegin(QRBM_EVENT_IO, 0, 0, 0, 0));
-  const int n = SeriesList(obs, out, s, scalars);
-  for (int i = 0; i < n; i++) {
-    hsize_t dims[4], start[4] = {out->ntimes}, count[4] = {1};
-    hid_t   d, fs, ms;
-    QrbmCallH5Id(d, H5Dopen2(out->file, s[i].name, H5P_DEFAULT));
-    QrbmCallH5Id(fs, H5Dget_space(d));
-    QrbmCallH5(H5Sget_simple_extent_dims(fs, dims, NULL));
-    QrbmCallH5(H5Sclose(fs));
-    dims[0] = out->ntimes + 1;
-    QrbmCallH5(H5Dset_extent(d, dims));
-    QrbmCallH5Id(fs, H5Dget_space(d));
-    for (int r = 1; r <= s[i].rank; r++) count[r] = dims[r];
-    QrbmCallH5(H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL));
-    QrbmCallH5Id(ms, H5Screate_simple(s[i].rank + 1, count, NULL));
-    if (out->rank != 0) {
-      QrbmCallH5(H5Sselect_none(fs));
-      QrbmCallH5(H5Sselect_none(ms));
-    }
-    QrbmCallH5(H5Dwrite(d, H5T_NATIVE_DOUBLE, ms, fs, out->dxpl, s[i].v));
-    QrbmCallH5(H5Sclose(ms));
-    QrbmCallH5(H5Sclose(fs));
-    QrbmCallH5(H5Dclose(d));
+  for (int i = 0; i < out->rec->nfields; i++) {
+    const QrbmField *f = &out->rec->f[i];
+    PetscCall(AppendField(out, f->name, f, (hsize_t)nrows, mean));
+    if (!f->stats) continue;
+    PetscCall(PetscSNPrintf(name, sizeof(name), "%s_stderr", f->name));
+    PetscCall(AppendField(out, name, f, (hsize_t)nrows, stderr));
   }
-  out->ntimes++;
+  out->ntimes += (hsize_t)nrows;
   QrbmCallH5(H5Fflush(out->file, H5F_SCOPE_GLOBAL));
   PetscCall(PetscLogEventEnd(QRBM_EVENT_IO, 0, 0, 0, 0));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Independent writes by the root of the group that ran realisation r. */
+PetscErrorCode QrbmOutputWriteRealization(QrbmOutput *out, PetscInt r, const double *rows)
+{
+  PetscFunctionBeginUser;
+  for (int i = 0; i < out->rec->nfields && out->real[i] >= 0; i++) {
+    const QrbmField *f = &out->rec->f[i];
+    hsize_t start[5] = {(hsize_t)r}, count[5] = {1, out->ntotal}, mdims[2] = {out->ntotal, (hsize_t)out->rec->len};
+    hsize_t mstart[2] = {0, (hsize_t)f->offset}, mcount[2] = {out->ntotal, (hsize_t)f->len};
+    hid_t   fs, ms;
+    for (int k = 0; k < f->rank; k++) count[2 + k] = f->shape[k];
+    QrbmCallH5Id(fs, H5Dget_space(out->real[i]));
+    QrbmCallH5(H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL));
+    QrbmCallH5Id(ms, H5Screate_simple(2, mdims, NULL));
+    QrbmCallH5(H5Sselect_hyperslab(ms, H5S_SELECT_SET, mstart, NULL, mcount, NULL));
+    QrbmCallH5(H5Dwrite(out->real[i], H5T_NATIVE_DOUBLE, ms, fs, H5P_DEFAULT, rows));
+    QrbmCallH5(H5Sclose(ms));
+    QrbmCallH5(H5Sclose(fs));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode QrbmOutputWritePairings(QrbmOutput *out, PetscInt r, const int *perms)
+{
+  PetscFunctionBeginUser;
+  if (r < out->npairings) QrbmCallH5(H5Dwrite(out->pairings[r], H5T_NATIVE_INT, H5S_ALL, H5S_ALL, H5P_DEFAULT, perms));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -205,6 +277,10 @@ PetscErrorCode QrbmOutputClose(QrbmOutput *out, PetscBool success)
   int ok = 1;
   PetscFunctionBeginUser;
   if (out->file <= 0) PetscFunctionReturn(PETSC_SUCCESS);
+  for (int i = 0; i < QRBM_MAX_FIELDS; i++)
+    if (out->real[i] > 0) H5Dclose(out->real[i]);
+  for (PetscInt r = 0; r < out->npairings; r++) H5Dclose(out->pairings[r]);
+  PetscCall(PetscFree(out->pairings));
   H5Pclose(out->dxpl);
   if (H5Fclose(out->file) < 0) ok = 0;
   out->file = 0;

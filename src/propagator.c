@@ -40,10 +40,28 @@ static PetscErrorCode Kinetic(QrbmPropagator *pr, qcomplex z, QrbmObservables *o
 
 static PetscErrorCode Potential(QrbmPropagator *pr, qcomplex z)
 {
+  const PetscLogEvent ev = pr->cfg->method == QRBM_METHOD_RBM ? QRBM_EVENT_POTENTIAL_RB : QRBM_EVENT_POTENTIAL;
   PetscFunctionBeginUser;
-  PetscCall(PetscLogEventBegin(QRBM_EVENT_POTENTIAL, 0, 0, 0, 0));
+  PetscCall(PetscLogEventBegin(ev, 0, 0, 0, 0));
   PetscCall(QrbmPotentialApply(pr->pot, &pr->W, z, pr->st->psi));
-  PetscCall(PetscLogEventEnd(QRBM_EVENT_POTENTIAL, 0, 0, 0, 0));
+  PetscCall(PetscLogEventEnd(ev, 0, 0, 0, 0));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Start of a reshuffle interval: the group root draws the permutation and broadcasts it. */
+static PetscErrorCode Shuffle(QrbmPropagator *pr)
+{
+  const QrbmConfig *c        = pr->cfg;
+  const PetscInt    interval = pr->step / c->rb_steps;
+  PetscInt          perm[QRBM_MAX_PARTICLES];
+  PetscFunctionBeginUser;
+  PetscCall(PetscLogEventBegin(QRBM_EVENT_SHUFFLE, 0, 0, 0, 0));
+  if (pr->g->rank == 0) QrbmBatchPermutation((uint32_t)c->seed, (uint32_t)pr->realization, (uint64_t)interval, c->particles, perm);
+  PetscCallMPI(MPI_Bcast(perm, (PetscMPIInt)c->particles, MPIU_INT, 0, pr->g->comm));
+  QrbmBatchWeights(c->particles, c->batch_size, perm, &pr->W);
+  if (pr->perms)
+    for (PetscInt i = 0; i < c->particles; i++) pr->perms[interval * c->particles + i] = (int)perm[i];
+  PetscCall(PetscLogEventEnd(QRBM_EVENT_SHUFFLE, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -62,7 +80,7 @@ static PetscErrorCode Progress(QrbmPropagator *pr)
   const QrbmConfig *c     = pr->cfg;
   const PetscInt    every = c->progress_interval ? c->progress_interval : PetscMax(1, c->nsteps / 10);
   PetscFunctionBeginUser;
-  if (c->quiet || pr->step % every) PetscFunctionReturn(PETSC_SUCCESS);
+  if (c->quiet || pr->step % every || c->realizations > 1 || c->expectation == QRBM_EXPECT_ENUMERATE) PetscFunctionReturn(PETSC_SUCCESS);
   const double wall = MPI_Wtime() - pr->wall0, eta = wall / pr->step * (c->nsteps - pr->step);
   PetscCall(PetscPrintf(pr->g->comm, "step %8" PetscInt_FMT "/%" PetscInt_FMT "  t = %-10.5g wall %9.2f s  ETA %9.2f s\n", pr->step, c->nsteps, pr->step * c->dt, wall, eta));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -74,6 +92,7 @@ static PetscErrorCode Steps(QrbmPropagator *pr, PetscInt nsteps, qcomplex unit, 
   PetscFunctionBeginUser;
   PetscCall(Kinetic(pr, unit * pr->a[0], NULL));
   for (PetscInt s = 0; s < nsteps; s++) {
+    if (count && pr->draw && pr->step % pr->cfg->rb_steps == 0) PetscCall(Shuffle(pr));
     for (int i = 0; i < pr->nv; i++) {
       const PetscBool end_of_step = i == pr->nv - 1, last = end_of_step && s == nsteps - 1;
       PetscCall(Potential(pr, unit * pr->b[i]));

@@ -14,12 +14,16 @@
 typedef enum { QRBM_SCHEME_STRANG, QRBM_SCHEME_YOSHIDA4 } QrbmScheme;
 typedef enum { QRBM_POT_NONE, QRBM_POT_GAUSSIAN, QRBM_POT_SOFTCOULOMB, QRBM_POT_COSINE } QrbmPotentialKind;
 typedef enum { QRBM_INIT_COHERENT, QRBM_INIT_SYMMETRIZED, QRBM_INIT_GROUND } QrbmInitKind;
+typedef enum { QRBM_METHOD_EXACT, QRBM_METHOD_RBM } QrbmMethod;
+typedef enum { QRBM_EXPECT_SAMPLE, QRBM_EXPECT_ENUMERATE } QrbmExpectation;
 typedef enum { QRBM_PLAN_ESTIMATE, QRBM_PLAN_MEASURE, QRBM_PLAN_PATIENT } QrbmPlanner;
 
 extern const char *const QrbmSchemeNames[];
 extern const char *const QrbmPotentialNames[];
 extern const char *const QrbmInitNames[];
 extern const char *const QrbmPlannerNames[];
+extern const char *const QrbmMethodNames[];
+extern const char *const QrbmExpectationNames[];
 
 typedef struct {
   PetscInt          dim, particles, grid;
@@ -41,6 +45,14 @@ typedef struct {
   char              wisdom[PETSC_MAX_PATH_LEN];
   PetscInt          threads;
   PetscReal         memory_limit_mb; /* 0: use MemAvailable of the node */
+  QrbmMethod        method;
+  PetscInt          batch_size;       /* P */
+  PetscReal         rb_dt;            /* reshuffle interval Dt */
+  PetscInt          rb_steps;         /* Dt / dt */
+  PetscInt          realizations, seed, ranks_per_realization;
+  PetscBool         record_pairings, save_realizations;
+  QrbmExpectation   expectation;
+  PetscReal         enumerate_limit;  /* largest number of enumerated pairing sequences */
 } QrbmConfig;
 
 PetscErrorCode QrbmConfigSetFromOptions(MPI_Comm comm, QrbmConfig *cfg);

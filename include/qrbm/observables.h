@@ -1,6 +1,7 @@
 /* What is measured from a state at an output time. */
 #pragma once
 #include <qrbm/potential.h>
+#include <hdf5.h>
 
 typedef struct {
   PetscInt step;
@@ -12,6 +13,24 @@ typedef struct {
                            rho_p ordered by ascending momentum */
   double  *pgrid;       /* momenta hbar*k in ascending order (M) */
 } QrbmObservables;
+
+/* Observables packed in a flat record, the unit of ensemble statistics and of output rows. */
+#define QRBM_MAX_FIELDS 16
+typedef struct {
+  const char *name;   /* HDF5 path */
+  int         rank;   /* dimensions per output time */
+  hsize_t     shape[QRBM_MAX_DIM];
+  ptrdiff_t   offset, len;
+  PetscBool   stats;  /* has a standard error (time and step do not) */
+} QrbmField;
+typedef struct {
+  int       nfields;
+  QrbmField f[QRBM_MAX_FIELDS];
+  ptrdiff_t len;
+} QrbmRecord;
+
+PetscErrorCode QrbmRecordCreate(const QrbmGrid *g, QrbmRecord *rec);
+void           QrbmObservablesPack(const QrbmObservables *obs, const QrbmGrid *g, double *row);
 
 PetscErrorCode QrbmObservablesCreate(const QrbmGrid *g, double hbar, QrbmObservables *obs);
 PetscErrorCode QrbmObservablesDestroy(QrbmObservables *obs);

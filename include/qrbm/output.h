@@ -5,15 +5,25 @@
 #include <hdf5.h>
 
 typedef struct {
-  MPI_Comm comm;
-  int      rank;
-  hid_t    file, dxpl;
-  hsize_t  ntimes; /* rows written so far */
-  char     path[PETSC_MAX_PATH_LEN], part[PETSC_MAX_PATH_LEN + 8];
-  PetscInt d, Md;
+  MPI_Comm          comm; /* all ranks of the run */
+  PetscMPIInt       rank;
+  hid_t             file, dxpl;
+  const QrbmRecord *rec;
+  hsize_t           ntimes;     /* rows written so far */
+  hsize_t           ntotal;     /* output times of the whole run */
+  hsize_t           nintervals; /* reshuffle intervals of the whole run */
+  hid_t             real[QRBM_MAX_FIELDS]; /* /realizations datasets, -1 when not saved */
+  hid_t            *pairings;   /* /pairings/<r> datasets */
+  PetscInt          npairings;
+  char              path[PETSC_MAX_PATH_LEN], part[PETSC_MAX_PATH_LEN + 8];
 } QrbmOutput;
 
-PetscErrorCode QrbmOutputCreate(const QrbmGrid *g, const QrbmConfig *cfg, const QrbmObservables *obs, QrbmOutput *out);
-PetscErrorCode QrbmOutputAppend(QrbmOutput *out, const QrbmObservables *obs);
-/* Closes the file; renames OUTPUT.part to OUTPUT when success, removes it otherwise. */
+PetscErrorCode QrbmOutputCreate(MPI_Comm comm, const QrbmGrid *g, const QrbmConfig *cfg, const QrbmRecord *rec, const double *pgrid, hsize_t ntotal, hsize_t nintervals, QrbmOutput *out);
+/* Appends nrows output times (records of rec->len values): means and standard errors. Collective. */
+PetscErrorCode QrbmOutputAppend(QrbmOutput *out, PetscInt nrows, const double *mean, const double *stderr);
+/* Per-realisation series (all output times) and pairing permutations (intervals x N) of
+   realisation r; called by the one rank that holds them (independent I/O). */
+PetscErrorCode QrbmOutputWriteRealization(QrbmOutput *out, PetscInt r, const double *rows);
+PetscErrorCode QrbmOutputWritePairings(QrbmOutput *out, PetscInt r, const int *perms);
+/* Closes the file; renames OUTPUT.part to OUTPUT when success, removes it otherwise. Collective. */
 PetscErrorCode QrbmOutputClose(QrbmOutput *out, PetscBool success);

@@ -1,5 +1,6 @@
 /* Splitting schemes (Strang, Yoshida 4th order) with merged kinetic sub-steps, and imaginary time. */
 #pragma once
+#include <qrbm/batch.h>
 #include <qrbm/kinetic.h>
 #include <qrbm/observables.h>
 #include <qrbm/state.h>
@@ -14,6 +15,9 @@ typedef struct {
   QrbmPairWeights   Wexact;   /* pair weights of H_N (for the energy) */
   int               nv;       /* potential sub-steps per step */
   double            a[4], b[3]; /* kinetic (nv+1) and potential (nv) coefficients of one step */
+  PetscBool         draw;     /* random batch sampling: new pairing at every interval start */
+  PetscInt          realization;
+  int              *perms;    /* when not NULL: record of the pairing of every interval (root only) */
   PetscInt          step;     /* steps done */
   double            wall0;    /* wall clock at the start of the time loop */
 } QrbmPropagator;
