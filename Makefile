@@ -16,7 +16,7 @@ endif
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
 
-LIB_SRC  := $(filter-out src/main.c,$(wildcard src/*.c))
+LIB_SRC  := $(filter-out src/main.c src/compare_main.c,$(wildcard src/*.c))
 LIB_OBJ  := $(LIB_SRC:src/%.c=build/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/tests/%)
@@ -24,7 +24,7 @@ MPIRUN   := OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun --o
 PY       := /usr/bin/python3
 
 .PHONY: all deps run check unit pytest bench install clean
-all: bin/qrbm
+all: bin/qrbm bin/qrbm-compare
 
 $(DEPS_OK): tools/install-deps
 	tools/install-deps
@@ -37,6 +37,8 @@ build/libqrbm.a: $(LIB_OBJ)
 	ar rcs $@ $^
 bin/qrbm: build/main.o build/libqrbm.a | bin
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(PKG_LIBS) $(LDLIBS)
+bin/qrbm-compare: build/compare_main.o build/libqrbm.a | bin
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(PKG_LIBS) $(LDLIBS)
 build/tests/%: tests/unit/%.c build/libqrbm.a | build
 	@mkdir -p build/tests
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(LDFLAGS) $^ -o $@ $(PKG_LIBS) $(LDLIBS) -lcmocka
@@ -48,14 +50,15 @@ run: $(DEPS_OK) bin/qrbm
 
 unit: $(DEPS_OK) $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $(MPIRUN) -np 1 $$t; done
-pytest: $(DEPS_OK) bin/qrbm
+pytest: $(DEPS_OK) bin/qrbm bin/qrbm-compare
 	$(PY) -m pytest -q tests
 check: unit pytest
 
 bench: $(DEPS_OK) bin/qrbm
 	$(PY) bench/run_bench.py
 
-install: bin/qrbm
+install: bin/qrbm bin/qrbm-compare
 	install -D -m 755 bin/qrbm $(DESTDIR)$(PREFIX)/bin/qrbm
+	install -D -m 755 bin/qrbm-compare $(DESTDIR)$(PREFIX)/bin/qrbm-compare
 clean:
 	rm -rf build bin $(DEPS_OK)
