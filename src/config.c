@@ -2,6 +2,7 @@
    name the option and its valid range. */
 #include <qrbm/config.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 const char *const QrbmSchemeNames[]    = {"strang", "yoshida4", "QrbmScheme", "QRBM_SCHEME_", NULL};
@@ -26,6 +27,7 @@ static PetscErrorCode SetDefaults(QrbmConfig *c)
   c->planner = QRBM_PLAN_MEASURE; c->threads = 1;
   c->method = QRBM_METHOD_EXACT; c->batch_size = 2; c->rb_dt = 0; c->realizations = 1; c->seed = 1;
   c->expectation = QRBM_EXPECT_SAMPLE; c->enumerate_limit = 1e5;
+  c->checkpoint_keep = 1;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -92,6 +94,12 @@ static PetscErrorCode ParseOptions(MPI_Comm comm, QrbmConfig *c, PetscInt *nq, P
   PetscCall(PetscOptionsBool("-save_realizations", "store the per-realisation series in /realizations", "", c->save_realizations, &c->save_realizations, NULL));
   PetscCall(PetscOptionsEnum("-rb_expectation", "sample realisations or enumerate every pairing sequence", "", QrbmExpectationNames, (PetscEnum)c->expectation, (PetscEnum *)&c->expectation, NULL));
   PetscCall(PetscOptionsReal("-rb_enumerate_limit", "largest number of pairing sequences -rb_expectation enumerate accepts", "", c->enumerate_limit, &c->enumerate_limit, NULL));
+  PetscCall(PetscOptionsString("-checkpoint_file", "checkpoint file (HDF5), empty = no checkpoints", "", c->checkpoint_file, c->checkpoint_file, sizeof(c->checkpoint_file), NULL));
+  PetscCall(PetscOptionsString("-checkpoint_interval", "checkpoint every <n> steps, <x>t simulated time or <x>s wall seconds, empty = only on signals/limits", "", c->checkpoint_interval, c->checkpoint_interval, sizeof(c->checkpoint_interval), NULL));
+  PetscCall(PetscOptionsInt("-checkpoint_keep", "number of checkpoints kept (FILE, FILE.1, ...) >= 1", "", c->checkpoint_keep, &c->checkpoint_keep, NULL));
+  PetscCall(PetscOptionsString("-restart", "continue the run saved in this checkpoint file", "", c->restart, c->restart, sizeof(c->restart), NULL));
+  PetscCall(PetscOptionsReal("-max_walltime", "checkpoint and exit 75 before this many wall seconds, 0 = no limit [s]", "", c->max_walltime, &c->max_walltime, NULL));
+  PetscCall(PetscOptionsReal("-checkpoint_test_delay", "TEST ONLY: sleep this long inside every checkpoint write [s]", "", c->checkpoint_test_delay, &c->checkpoint_test_delay, NULL));
   PetscOptionsEnd();
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -117,6 +125,29 @@ static PetscErrorCode CheckBatches(MPI_Comm comm, QrbmConfig *c)
   }
   PetscCheck(N >= 2, comm, PETSC_ERR_ARG_INCOMP, "-method rbm needs -particles >= 2 (got %" PetscInt_FMT ")", N);
   PetscCheck(P >= 2 && P <= N && N % P == 0, comm, PETSC_ERR_ARG_INCOMP, "-batch_size %" PetscInt_FMT ": P must divide -particles %" PetscInt_FMT " with 2 <= P <= N", P, N);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* "<n>" steps, "<x>t" simulated time (rounded to whole steps), "<x>s" wall-clock seconds. */
+static PetscErrorCode CheckCheckpoints(MPI_Comm comm, QrbmConfig *c)
+{
+  char  *end;
+  double v;
+  PetscFunctionBeginUser;
+  PetscCheck(c->checkpoint_keep >= 1, comm, PETSC_ERR_ARG_OUTOFRANGE, "-checkpoint_keep %" PetscInt_FMT ": must be >= 1", c->checkpoint_keep);
+  PetscCheck(c->max_walltime >= 0, comm, PETSC_ERR_ARG_OUTOFRANGE, "-max_walltime %g: must be >= 0 seconds (0 = no limit)", (double)c->max_walltime);
+  PetscCheck(c->checkpoint_test_delay >= 0, comm, PETSC_ERR_ARG_OUTOFRANGE, "-checkpoint_test_delay %g: must be >= 0", (double)c->checkpoint_test_delay);
+  if (!c->checkpoint_interval[0]) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCheck(c->checkpoint_file[0], comm, PETSC_ERR_ARG_INCOMP, "-checkpoint_interval needs -checkpoint_file");
+  v = strtod(c->checkpoint_interval, &end);
+  PetscCheck(end != c->checkpoint_interval && v > 0 && PetscIsNormalReal(v) && (!*end || !strcmp(end, "t") || !strcmp(end, "s")), comm, PETSC_ERR_ARG_WRONG,
+             "-checkpoint_interval %s: expected <n> (steps), <x>t (simulated time) or <x>s (wall seconds), with a positive number", c->checkpoint_interval);
+  if (*end == 's') c->ckpt_wall = v;
+  else {
+    const double steps = *end == 't' ? v / c->dt : v;
+    PetscCheck(fabs(steps - round(steps)) < 1e-9 * steps && round(steps) >= 1, comm, PETSC_ERR_ARG_WRONG, "-checkpoint_interval %s: must be a whole number >= 1 of steps (dt = %g)", c->checkpoint_interval, (double)c->dt);
+    c->ckpt_steps = (PetscInt)round(steps);
+  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -179,6 +210,7 @@ PetscErrorCode QrbmConfigSetFromOptions(MPI_Comm comm, QrbmConfig *cfg)
   PetscCall(CheckRanges(comm, cfg));
   PetscCall(CheckPackets(comm, cfg, nq, np));
   PetscCall(CheckBatches(comm, cfg));
+  PetscCall(CheckCheckpoints(comm, cfg));
   PetscCall(WarnResolution(comm, cfg));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

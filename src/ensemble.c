@@ -1,6 +1,7 @@
 /* Runs: one exact trajectory, an ensemble of sampled random batch realisations, or the exact
    expectation over every pairing sequence. Realisations are spread over rank groups; each
    group owns a grid (its own FFTW-MPI slabs) and runs its realisations one after another. */
+#include <qrbm/checkpoint.h>
 #include <qrbm/ensemble.h>
 #include <qrbm/events.h>
 #include <math.h>
@@ -55,107 +56,6 @@ static PetscErrorCode InitialState(QrbmRun *r)
 
 static PetscInt Intervals(const QrbmConfig *c) { return (c->nsteps + c->rb_steps - 1) / c->rb_steps; }
 
-/* State copies kept besides psi: the initial state when a group runs several realisations, and
-   one state per interval depth when enumerating. */
-static PetscInt ExtraStates(const QrbmRun *r)
-{
-  if (r->cfg.expectation == QRBM_EXPECT_ENUMERATE) return Intervals(&r->cfg) + 1;
-  return r->cfg.realizations > r->ec.ngroups ? 1 : 0;
-}
-
-PetscErrorCode QrbmRunSetUp(QrbmRun *r)
-{
-  QrbmConfig *c = &r->cfg;
-  PetscFunctionBeginUser;
-  PetscCall(PetscLogStagePush(QRBM_STAGE_SETUP));
-  omp_set_num_threads((int)c->threads);
-  PetscCall(QrbmFFTInitialize(c->threads));
-  PetscCall(QrbmEnsembleSplit(PETSC_COMM_WORLD, c, &r->ec));
-  PetscCall(QrbmGridCreate(r->ec.group, c, &r->grid));
-  PetscCall(QrbmGridCheckMemory(&r->grid, c, ExtraStates(r)));
-  PetscCall(QrbmStateCreate(&r->grid, &r->state));
-  PetscCall(QrbmKineticCreate(&r->grid, c, r->state.psi, &r->kin));
-  PetscCall(QrbmPotentialCreate(&r->grid, c, &r->pot));
-  PetscCall(QrbmObservablesCreate(&r->grid, c->hbar, &r->obs));
-  PetscCall(QrbmRecordCreate(&r->grid, &r->rec));
-  PetscCall(QrbmPropagatorCreate(c, &r->grid, &r->state, &r->kin, &r->pot, &r->prop));
-  r->ntimes = (c->nsteps + c->output_interval - 1) / c->output_interval + 1;
-  PetscCall(PetscMalloc2(r->ntimes, &r->tsteps, r->ntimes * r->rec.len, &r->rows));
-  for (PetscInt i = 0; i < r->ntimes; i++) r->tsteps[i] = PetscMin(i * c->output_interval, c->nsteps);
-  PetscCall(PetscLogStagePop());
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-PetscErrorCode QrbmRunDestroy(QrbmRun *r)
-{
-  PetscFunctionBeginUser;
-  PetscCall(PetscFree2(r->tsteps, r->rows));
-  PetscCall(QrbmObservablesDestroy(&r->obs));
-  PetscCall(QrbmPotentialDestroy(&r->pot));
-  PetscCall(QrbmKineticDestroy(&r->kin));
-  PetscCall(QrbmStateDestroy(&r->state));
-  PetscCall(QrbmGridDestroy(&r->grid));
-  if (r->ec.group != MPI_COMM_NULL && r->ec.group) PetscCallMPI(MPI_Comm_free(&r->ec.group));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-/* One trajectory from the current state: measures every output time into r->rows; with append,
-   each row goes to the output as soon as it is measured (single-trajectory runs). */
-static PetscErrorCode Trajectory(QrbmRun *r, PetscInt realization, PetscBool append, const double *zeros)
-{
-  QrbmPropagator *pr = &r->prop;
-  PetscFunctionBeginUser;
-  pr->step = 0; pr->realization = realization;
-  for (PetscInt i = 0; i < r->ntimes; i++) {
-    double *row = r->rows + i * r->rec.len;
-    if (i == 0) PetscCall(QrbmPropagatorMeasure(pr, &r->obs));
-    else PetscCall(QrbmPropagatorAdvance(pr, r->tsteps[i] - r->tsteps[i - 1], &r->obs));
-    QrbmObservablesPack(&r->obs, &r->grid, row);
-    if (append) PetscCall(QrbmOutputAppend(&r->out, 1, row, zeros));
-  }
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-/* Chan et al.'s pairwise update of (count, mean, sum of squared deviations). */
-static void WelfordMerge(PetscInt len, double na, double *ma, double *m2a, double nb, const double *mb, const double *m2b)
-{
-  const double n = na + nb;
-  if (nb == 0) return;
-  for (PetscInt j = 0; j < len; j++) {
-    const double delta = mb[j] - ma[j];
-    ma[j] += delta * nb / n;
-    m2a[j] += m2b[j] + delta * delta * na * nb / n;
-  }
-}
-
-/* Gathers every group's (count, mean, M2) on world rank 0 and merges them in group order. */
-static PetscErrorCode CombineGroups(QrbmRun *r, double n, double *mean, double *m2, double *stderr)
-{
-  const PetscInt len = r->ntimes * r->rec.len;
-  double        *all = NULL, *counts = NULL, ntot = 0;
-  PetscFunctionBeginUser;
-  if (r->ec.wrank == 0) PetscCall(PetscMalloc2((size_t)r->ec.wsize * 2 * len, &all, r->ec.wsize, &counts));
-  PetscCallMPI(MPI_Gather(&n, 1, MPI_DOUBLE, counts, 1, MPI_DOUBLE, 0, r->ec.world));
-  PetscCall(PetscArraycpy(stderr, m2, len)); /* send buffer: mean then M2 */
-  double *send;
-  PetscCall(PetscMalloc1(2 * len, &send));
-  PetscCall(PetscArraycpy(send, mean, len));
-  PetscCall(PetscArraycpy(send + len, m2, len));
-  PetscCallMPI(MPI_Gather(send, (PetscMPIInt)(2 * len), MPI_DOUBLE, all, (PetscMPIInt)(2 * len), MPI_DOUBLE, 0, r->ec.world));
-  PetscCall(PetscFree(send));
-  if (r->ec.wrank == 0) {
-    PetscCall(PetscArrayzero(mean, len));
-    PetscCall(PetscArrayzero(m2, len));
-    for (int k = 0; k < r->ec.wsize; k++) {
-      WelfordMerge(len, ntot, mean, m2, counts[k], all + (size_t)k * 2 * len, all + (size_t)k * 2 * len + len);
-      ntot += counts[k];
-    }
-    for (PetscInt j = 0; j < len; j++) stderr[j] = ntot > 1 ? sqrt(m2[j] / (ntot - 1) / ntot) : 0;
-    PetscCall(PetscFree2(all, counts));
-  }
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 static PetscErrorCode ReportRealization(QrbmRun *r, PetscInt done, PetscInt mine, PetscInt k)
 {
   PetscFunctionBeginUser;
@@ -166,44 +66,309 @@ static PetscErrorCode ReportRealization(QrbmRun *r, PetscInt done, PetscInt mine
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Sampled realisations k = color, color + ngroups, ...; statistics merged at the end. */
-static PetscErrorCode Sample(QrbmRun *r, double *mean, double *stderr)
+/* Builds the lockstep schedule: runs of resumed items with equal start step fill rounds of
+   ngroups items (item i of a run goes to group i mod ngroups), then the fresh realisations, in
+   index order, fill the remaining rounds. With the split of the checkpoint this reproduces the
+   uninterrupted assignment (realisation k on group k mod ngroups). */
+static PetscErrorCode BuildSchedule(QrbmRun *r)
 {
-  const QrbmConfig *c      = &r->cfg;
-  const PetscInt    len    = r->ntimes * r->rec.len;
-  const PetscBool   single = c->realizations == 1 && r->ec.ngroups == 1, root = r->grid.rank == 0;
-  qcomplex         *psi0   = NULL;
-  double           *m2, *zeros, n = 0;
-  PetscInt          done = 0, mine = 0;
+  const PetscInt G = r->ec.ngroups;
+  PetscInt       nres = 0, nr = 0;
   PetscFunctionBeginUser;
-  PetscCall(PetscCalloc2(len, &m2, r->rec.len, &zeros));
-  PetscCall(PetscArrayzero(mean, len));
-  if (ExtraStates(r)) {
-    PetscCall(PetscMalloc1(r->grid.xlay.count, &psi0));
-    PetscCall(PetscArraycpy(psi0, r->state.psi, r->grid.xlay.count));
+  for (PetscInt i = 0; i < r->nitems; i++) nres += r->items[i].resumed ? 1 : 0;
+  PetscCall(PetscMalloc2(r->nitems + 1, &r->round_step, (r->nitems + 1) * G, &r->round_item));
+  for (PetscInt i = 0; i < r->nitems;) {
+    PetscInt run = 1;
+    if (i < nres)
+      while (i + run < nres && run < G && r->items[i + run].step == r->items[i].step) run++;
+    else run = PetscMin(G, r->nitems - i);
+    r->round_step[nr] = r->items[i].step;
+    for (PetscInt c = 0; c < G; c++) r->round_item[nr * G + c] = c < run ? i + c : -1;
+    nr++;
+    i += run;
   }
-  if (c->record_pairings) PetscCall(PetscCalloc1(Intervals(c) * c->particles, &r->prop.perms));
-  r->prop.draw = c->method == QRBM_METHOD_RBM;
-  for (PetscInt k = r->ec.color; k < c->realizations; k += r->ec.ngroups) mine++;
-  for (PetscInt k = r->ec.color; k < c->realizations; k += r->ec.ngroups) {
-    if (psi0) PetscCall(PetscArraycpy(r->state.psi, psi0, r->grid.xlay.count));
-    PetscCall(Trajectory(r, k, single, zeros));
-    if (root) {
-      n += 1;
-      for (PetscInt j = 0; j < len; j++) { /* Welford's update */
-        const double delta = r->rows[j] - mean[j];
-        mean[j] += delta / n;
-        m2[j] += delta * (r->rows[j] - mean[j]);
-      }
+  r->nrounds = nr;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* A fresh run: every realisation from the initial state. */
+static PetscErrorCode FreshItems(QrbmRun *r)
+{
+  PetscFunctionBeginUser;
+  r->nitems = r->cfg.realizations;
+  PetscCall(PetscCalloc1(r->nitems, &r->items));
+  for (PetscInt k = 0; k < r->nitems; k++) r->items[k].k = k;
+  PetscCall(PetscCalloc1(r->cfg.realizations, &r->done));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Items of the schedule that this group runs, and how many of them start from the initial state. */
+static void MyItems(const QrbmRun *r, PetscInt *mine, PetscInt *fresh)
+{
+  *mine = *fresh = 0;
+  for (PetscInt k = 0; k < r->nrounds; k++) {
+    const PetscInt it = r->round_item[k * r->ec.ngroups + r->ec.color];
+    if (it < 0) continue;
+    (*mine)++;
+    if (!r->items[it].resumed) (*fresh)++;
+  }
+}
+
+/* State copies kept besides psi: the initial state when this group runs it more than once or after
+   a resumed item, the resumed states, and one state per interval depth when enumerating. */
+static PetscInt ExtraStates(const QrbmRun *r, PetscBool *keep_psi0)
+{
+  PetscInt mine, fresh;
+  *keep_psi0 = PETSC_FALSE;
+  if (r->cfg.expectation == QRBM_EXPECT_ENUMERATE) return Intervals(&r->cfg) + 1;
+  MyItems(r, &mine, &fresh);
+  *keep_psi0 = fresh > 0 && mine > 1 ? PETSC_TRUE : PETSC_FALSE;
+  return (*keep_psi0 ? 1 : 0) + (mine - fresh);
+}
+
+PetscErrorCode QrbmRunSetUp(QrbmRun *r)
+{
+  QrbmConfig *c = &r->cfg;
+  PetscBool   keep_psi0;
+  PetscFunctionBeginUser;
+  PetscCall(PetscLogStagePush(QRBM_STAGE_SETUP));
+  r->t_start = r->t_last_ckpt = MPI_Wtime();
+  c->checkpoint_given = c->checkpoint_file[0] ? PETSC_TRUE : PETSC_FALSE;
+  if (!c->checkpoint_given) PetscCall(PetscSNPrintf(c->checkpoint_file, sizeof(c->checkpoint_file), "%s.ckpt", c->output));
+  omp_set_num_threads((int)c->threads);
+  PetscCall(QrbmFFTInitialize(c->threads));
+  PetscCall(QrbmEnsembleSplit(PETSC_COMM_WORLD, c, &r->ec));
+  PetscCall(QrbmGridCreate(r->ec.group, c, &r->grid));
+  PetscCall(QrbmRecordCreate(&r->grid, &r->rec));
+  r->ntimes = (c->nsteps + c->output_interval - 1) / c->output_interval + 1;
+  PetscCall(PetscMalloc1(r->ntimes, &r->tsteps));
+  for (PetscInt i = 0; i < r->ntimes; i++) r->tsteps[i] = PetscMin(i * c->output_interval, c->nsteps);
+  if (c->restart[0]) PetscCall(QrbmCheckpointRead(r)); /* items, accumulators, output times, wisdom */
+  else PetscCall(FreshItems(r));
+  PetscCall(BuildSchedule(r));
+  const PetscInt extra = ExtraStates(r, &keep_psi0);
+  PetscCall(QrbmGridCheckMemory(&r->grid, c, extra));
+  PetscCall(QrbmStateCreate(&r->grid, &r->state));
+  PetscCall(QrbmKineticCreate(&r->grid, c, r->state.psi, &r->kin));
+  PetscCall(QrbmPotentialCreate(&r->grid, c, &r->pot));
+  PetscCall(QrbmObservablesCreate(&r->grid, c->hbar, &r->obs));
+  PetscCall(QrbmPropagatorCreate(c, &r->grid, &r->state, &r->kin, &r->pot, &r->prop));
+  PetscCall(PetscCalloc3(r->ntimes * r->rec.len, &r->rows, r->ntimes * r->rec.len, &r->acc_mean, r->ntimes * r->rec.len, &r->acc_m2));
+  if (keep_psi0) PetscCall(PetscMalloc1(r->grid.xlay.count, &r->psi0));
+  if (c->restart[0]) PetscCall(QrbmCheckpointLoad(r)); /* the saved states of this group's items */
+  PetscCall(PetscLogStagePop());
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode QrbmRunDestroy(QrbmRun *r)
+{
+  PetscFunctionBeginUser;
+  for (PetscInt i = 0; i < r->nitems; i++) PetscCall(PetscFree2(r->items[i].psi, r->items[i].rows));
+  PetscCall(PetscFree(r->items));
+  PetscCall(PetscFree2(r->round_step, r->round_item));
+  PetscCall(PetscFree(r->done));
+  PetscCall(PetscFree(r->psi0));
+  PetscCall(PetscFree(r->tsteps));
+  PetscCall(PetscFree3(r->rows, r->acc_mean, r->acc_m2));
+  PetscCall(QrbmObservablesDestroy(&r->obs));
+  PetscCall(QrbmPotentialDestroy(&r->pot));
+  PetscCall(QrbmKineticDestroy(&r->kin));
+  PetscCall(QrbmStateDestroy(&r->state));
+  PetscCall(QrbmGridDestroy(&r->grid));
+  if (r->ec.group != MPI_COMM_NULL && r->ec.group) PetscCallMPI(MPI_Comm_free(&r->ec.group));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+/* Once per step, over all ranks: signals (any rank), wall-clock limits (rank 0's clock) and the
+   checkpoint interval decide whether to pause for a checkpoint, and whether to stop after it. */
+static PetscErrorCode Check(void *ctx, PetscBool *pause)
+{
+  QrbmRun          *r = (QrbmRun *)ctx;
+  const QrbmConfig *c = &r->cfg;
+  const double      now = MPI_Wtime();
+  int               flag[2] = {QrbmSignalReceived(), 0};
+  PetscFunctionBeginUser;
+  r->work++;
+  r->step_wall_max = PetscMax(r->step_wall_max, now - r->t_last_check);
+  r->t_last_check  = now;
+  if (r->ec.wrank == 0) {
+    const double margin = 2 * r->step_wall_max + 2 * r->ckpt_cost + 1.0;
+    if (c->max_walltime > 0 && now - r->t_start + margin >= c->max_walltime) flag[0] = 1;
+    if (c->ckpt_wall > 0 && now - r->t_last_ckpt >= c->ckpt_wall) flag[1] = 1;
+  }
+  if (c->ckpt_steps > 0 && r->work % c->ckpt_steps == 0) flag[1] = 1;
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, flag, 2, MPI_INT, MPI_MAX, r->ec.world));
+  r->action = flag[0] ? QRBM_ACTION_STOP : flag[1] ? QRBM_ACTION_CHECKPOINT : QRBM_ACTION_NONE;
+  *pause    = r->action != QRBM_ACTION_NONE;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Writes the checkpoint the last check asked for; *stop when the run must end now. */
+static PetscErrorCode Act(QrbmRun *r, PetscInt step, PetscBool pending, PetscBool *stop)
+{
+  PetscFunctionBeginUser;
+  *stop = PETSC_FALSE;
+  if (r->action == QRBM_ACTION_NONE) PetscFunctionReturn(PETSC_SUCCESS);
+  const double t0 = MPI_Wtime();
+  r->cur_step = step; r->cur_pending = pending;
+  PetscCall(QrbmCheckpointWrite(r));
+  r->ckpt_cost = MPI_Wtime() - t0;
+  r->t_last_ckpt = MPI_Wtime();
+  *stop = r->action == QRBM_ACTION_STOP;
+  r->action = QRBM_ACTION_NONE;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Up to n steps of the current item, or, for an idle group, the same sequence of checks. */
+static PetscErrorCode StepOrIdle(QrbmRun *r, PetscBool active, PetscInt n, QrbmObservables *obs, PetscInt *done)
+{
+  PetscBool pause = PETSC_FALSE;
+  PetscFunctionBeginUser;
+  if (active) PetscFunctionReturn(QrbmPropagatorAdvance(&r->prop, n, obs, done));
+  for (*done = 1; *done < n; (*done)++) {
+    PetscCall(Check(r, &pause));
+    if (pause) PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  *done = n;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Loads the item's state: the saved slab, or the initial state. */
+static PetscErrorCode StartItem(QrbmRun *r, QrbmItem *item, PetscBool single, const double *zeros)
+{
+  QrbmPropagator *pr = &r->prop;
+  PetscFunctionBeginUser;
+  if (item->psi || r->psi0) PetscCall(PetscArraycpy(r->state.psi, item->psi ? item->psi : r->psi0, r->grid.xlay.count));
+  if (item->rows) PetscCall(PetscArraycpy(r->rows, item->rows, r->ntimes * r->rec.len));
+  pr->step = pr->step0 = item->step; pr->pending = item->pending; pr->realization = item->k;
+  pr->have_w = PETSC_FALSE; pr->wall0 = MPI_Wtime();
+  if (item->step == 0) {
+    PetscCall(QrbmPropagatorMeasure(pr, &r->obs));
+    QrbmObservablesPack(&r->obs, &r->grid, r->rows);
+    if (single) PetscCall(QrbmOutputAppend(&r->out, 1, r->rows, zeros));
+    if (single) r->rows_written = 1;
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode FinishItem(QrbmRun *r, const QrbmItem *item)
+{
+  const PetscInt len = r->ntimes * r->rec.len;
+  PetscFunctionBeginUser;
+  if (r->grid.rank != 0) PetscFunctionReturn(PETSC_SUCCESS);
+  r->acc_n += 1;
+  for (PetscInt j = 0; j < len; j++) { /* Welford's update */
+    const double delta = r->rows[j] - r->acc_mean[j];
+    r->acc_mean[j] += delta / r->acc_n;
+    r->acc_m2[j] += delta * (r->rows[j] - r->acc_mean[j]);
+  }
+  if (r->cfg.save_realizations) PetscCall(QrbmOutputWriteRealization(&r->out, item->k, r->rows));
+  if (r->cfg.record_pairings) {
+    const PetscInt nint = (r->cfg.nsteps + r->cfg.rb_steps - 1) / r->cfg.rb_steps, N = r->cfg.particles;
+    PetscInt       perm[QRBM_MAX_PARTICLES];
+    int           *perms;
+    PetscCall(PetscMalloc1(nint * N, &perms));
+    for (PetscInt j = 0; j < nint; j++) { /* a pure function of (seed, realisation, interval) */
+      QrbmBatchPermutation((uint32_t)r->cfg.seed, (uint32_t)item->k, (uint64_t)j, N, perm);
+      for (PetscInt m = 0; m < N; m++) perms[j * N + m] = (int)perm[m];
     }
-    if (root && c->save_realizations) PetscCall(QrbmOutputWriteRealization(&r->out, k, r->rows));
-    if (root && c->record_pairings) PetscCall(QrbmOutputWritePairings(&r->out, k, r->prop.perms));
-    PetscCall(ReportRealization(r, ++done, mine, k));
+    PetscCall(QrbmOutputWritePairings(&r->out, item->k, perms));
+    PetscCall(PetscFree(perms));
   }
-  PetscCall(CombineGroups(r, n, mean, m2, stderr));
-  PetscCall(PetscFree(r->prop.perms));
-  PetscCall(PetscFree(psi0));
-  PetscCall(PetscFree2(m2, zeros));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* One round: this group's item (or idle checks) from the round's start step to the end. */
+static PetscErrorCode RunRound(QrbmRun *r, const double *zeros, PetscBool *stop)
+{
+  const PetscInt  it     = r->round_item[r->round * r->ec.ngroups + r->ec.color];
+  const PetscBool single = r->cfg.realizations == 1 && r->ec.ngroups == 1, active = it >= 0;
+  PetscInt        step   = r->round_step[r->round], done;
+  PetscBool       pause  = PETSC_FALSE;
+  PetscFunctionBeginUser;
+  *stop = PETSC_FALSE;
+  if (active) PetscCall(StartItem(r, &r->items[it], single, zeros));
+  for (PetscInt i = 1; i < r->ntimes; i++) {
+    if (r->tsteps[i] <= step) continue;
+    while (step < r->tsteps[i]) {
+      PetscCall(StepOrIdle(r, active, r->tsteps[i] - step, &r->obs, &done));
+      step += done;
+      if (step < r->tsteps[i]) PetscCall(Act(r, step, PETSC_TRUE, stop));
+      if (*stop) PetscFunctionReturn(PETSC_SUCCESS);
+    }
+    if (active) {
+      double *row = r->rows + i * r->rec.len;
+      QrbmObservablesPack(&r->obs, &r->grid, row);
+      if (single) PetscCall(QrbmOutputAppend(&r->out, 1, row, zeros));
+    }
+    if (single) r->rows_written = i + 1;
+    PetscCall(Check(r, &pause));
+    PetscCall(Act(r, step, PETSC_FALSE, stop));
+    if (*stop) PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  if (single && r->cfg.checkpoint_given) { /* the final state, to extend -t_final later */
+    r->action = QRBM_ACTION_CHECKPOINT;
+    PetscCall(Act(r, step, PETSC_FALSE, stop));
+  }
+  if (active) PetscCall(FinishItem(r, &r->items[it]));
+  PetscCall(ReportRealization(r, r->round + 1, r->nrounds, active ? r->items[it].k : -1));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+void QrbmWelfordMerge(PetscInt len, double na, double *ma, double *m2a, double nb, const double *mb, const double *m2b)
+{
+  const double n = na + nb;
+  if (nb == 0) return;
+  for (PetscInt j = 0; j < len; j++) {
+    const double delta = mb[j] - ma[j];
+    ma[j]  = na == 0 ? mb[j] : ma[j] + delta * nb / n;
+    m2a[j] = na == 0 ? m2b[j] : m2a[j] + m2b[j] + delta * delta * na * nb / n;
+  }
+}
+
+/* Gathers every group's (count, mean, M2) on world rank 0 and merges them in group order. */
+static PetscErrorCode CombineGroups(QrbmRun *r, double *mean, double *stderr)
+{
+  const PetscInt len = r->ntimes * r->rec.len;
+  double        *all = NULL, *counts = NULL, *send, ntot = 0, n = r->grid.rank == 0 ? r->acc_n : 0;
+  PetscFunctionBeginUser;
+  if (r->ec.wrank == 0) PetscCall(PetscMalloc2((size_t)r->ec.wsize * 2 * len, &all, r->ec.wsize, &counts));
+  PetscCallMPI(MPI_Gather(&n, 1, MPI_DOUBLE, counts, 1, MPI_DOUBLE, 0, r->ec.world));
+  PetscCall(PetscMalloc1(2 * len, &send));
+  PetscCall(PetscArraycpy(send, r->acc_mean, len));
+  PetscCall(PetscArraycpy(send + len, r->acc_m2, len));
+  PetscCallMPI(MPI_Gather(send, (PetscMPIInt)(2 * len), MPI_DOUBLE, all, (PetscMPIInt)(2 * len), MPI_DOUBLE, 0, r->ec.world));
+  PetscCall(PetscFree(send));
+  if (r->ec.wrank == 0) {
+    double *m2;
+    PetscCall(PetscCalloc1(len, &m2));
+    PetscCall(PetscArrayzero(mean, len));
+    for (int k = 0; k < r->ec.wsize; k++) {
+      QrbmWelfordMerge(len, ntot, mean, m2, counts[k], all + (size_t)k * 2 * len, all + (size_t)k * 2 * len + len);
+      ntot += counts[k];
+    }
+    for (PetscInt j = 0; j < len; j++) stderr[j] = ntot > 1 ? sqrt(m2[j] / (ntot - 1) / ntot) : 0;
+    PetscCall(PetscFree(m2));
+    PetscCall(PetscFree2(all, counts));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Sampled realisations (or the one exact trajectory), round by round. */
+static PetscErrorCode Sample(QrbmRun *r, double *mean, double *stderr, PetscBool *stopped)
+{
+  double *zeros;
+  PetscFunctionBeginUser;
+  PetscCall(PetscCalloc1(r->rec.len, &zeros));
+  r->prop.draw      = r->cfg.method == QRBM_METHOD_RBM;
+  r->prop.check     = Check;
+  r->prop.check_ctx = r;
+  r->t_last_check   = MPI_Wtime();
+  for (; r->round < r->nrounds; r->round++) {
+    PetscCall(RunRound(r, zeros, stopped));
+    if (*stopped) break;
+  }
+  if (!*stopped) PetscCall(CombineGroups(r, mean, stderr));
+  PetscCall(PetscFree(zeros));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -224,18 +389,18 @@ static PetscErrorCode Branch(QrbmRun *r, Enumeration *e, PetscInt j, long double
   PetscFunctionBeginUser;
   for (PetscInt b = 0; b < e->npart; b++) {
     if (j == 0 && b % r->ec.ngroups != r->ec.color) continue;
-    PetscInt cur = first;
+    PetscInt cur = first, done;
     PetscCall(PetscArraycpy(r->state.psi, e->stack[j], cnt));
     QrbmBatchWeights(c->particles, c->batch_size, e->parts + b * c->particles, &r->prop.W);
     r->prop.step = first;
     for (PetscInt i = 1; i < r->ntimes; i++) {
       if (r->tsteps[i] <= first || r->tsteps[i] > last) continue;
-      PetscCall(QrbmPropagatorAdvance(&r->prop, r->tsteps[i] - cur, &r->obs));
+      PetscCall(QrbmPropagatorAdvance(&r->prop, r->tsteps[i] - cur, &r->obs, &done));
       cur = r->tsteps[i];
       QrbmObservablesPack(&r->obs, &r->grid, r->rows);
       for (PetscInt k = 0; k < r->rec.len; k++) e->sum[i * r->rec.len + k] += weight / e->npart * r->rows[k];
     }
-    if (cur < last) PetscCall(QrbmPropagatorAdvance(&r->prop, last - cur, NULL));
+    if (cur < last) PetscCall(QrbmPropagatorAdvance(&r->prop, last - cur, NULL, &done));
     if (j + 1 < e->nint) {
       PetscCall(PetscArraycpy(e->stack[j + 1], r->state.psi, cnt));
       PetscCall(Branch(r, e, j + 1, weight / e->npart));
@@ -301,30 +466,43 @@ static PetscErrorCode Summary(QrbmRun *r, const double *mean, const double *stde
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode QrbmRunExecute(QrbmRun *r)
+PetscErrorCode QrbmRunExecute(QrbmRun *r, PetscBool *stopped)
 {
   const QrbmConfig *c   = &r->cfg;
   const PetscInt    len = r->ntimes * r->rec.len;
   const PetscBool   single = c->realizations == 1 && r->ec.ngroups == 1 && c->expectation == QRBM_EXPECT_SAMPLE;
+  PetscInt          mine, fresh;
   double           *mean, *stderr;
   PetscFunctionBeginUser;
-  PetscCall(PetscLogStagePush(QRBM_STAGE_INIT));
-  PetscCall(InitialState(r));
-  PetscCall(PetscLogStagePop());
-  PetscCall(QrbmOutputCreate(r->ec.world, &r->grid, c, &r->rec, r->obs.pgrid, (hsize_t)r->ntimes, (hsize_t)Intervals(c), &r->out));
+  *stopped = PETSC_FALSE;
+  MyItems(r, &mine, &fresh);
+  if (fresh > 0 || c->expectation == QRBM_EXPECT_ENUMERATE) {
+    PetscCall(PetscLogStagePush(QRBM_STAGE_INIT));
+    PetscCall(InitialState(r));
+    if (r->psi0) PetscCall(PetscArraycpy(r->psi0, r->state.psi, r->grid.xlay.count));
+    PetscCall(PetscLogStagePop());
+  }
+  if (c->restart[0]) PetscCall(QrbmOutputOpen(r->ec.world, c, &r->rec, (hsize_t)r->ntimes, (hsize_t)Intervals(c), (hsize_t)r->rows_written, &r->out));
+  else PetscCall(QrbmOutputCreate(r->ec.world, &r->grid, c, &r->rec, r->obs.pgrid, (hsize_t)r->ntimes, (hsize_t)Intervals(c), &r->out));
   PetscCall(PetscMalloc2(len, &mean, len, &stderr));
   PetscCall(PetscLogStagePush(QRBM_STAGE_TIMELOOP));
   r->wall = MPI_Wtime();
   if (c->expectation == QRBM_EXPECT_ENUMERATE) PetscCall(Enumerate(r, mean, stderr));
-  else PetscCall(Sample(r, mean, stderr));
+  else PetscCall(Sample(r, mean, stderr, stopped));
   r->wall = MPI_Wtime() - r->wall;
   PetscCall(PetscLogStagePop());
+  if (*stopped) {
+    PetscCall(QrbmOutputClose(&r->out, QRBM_OUTPUT_CHECKPOINTED));
+    PetscCall(PetscPrintf(r->ec.world, "checkpoint written to %s: stopping with exit code %d (resubmit with -restart %s)\n", c->checkpoint_file, QRBM_EXIT_CHECKPOINTED, c->checkpoint_file));
+    PetscCall(PetscFree2(mean, stderr));
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
   for (PetscInt i = 0; i < r->ntimes; i++) { /* exact times, not averages of them */
     mean[i * r->rec.len]     = r->tsteps[i] * c->dt;
     mean[i * r->rec.len + 1] = (double)r->tsteps[i];
   }
   if (!single) PetscCall(QrbmOutputAppend(&r->out, r->ntimes, mean, stderr));
-  PetscCall(QrbmOutputClose(&r->out, PETSC_TRUE));
+  PetscCall(QrbmOutputClose(&r->out, QRBM_OUTPUT_COMPLETE));
   PetscCall(Summary(r, mean, stderr));
   PetscCall(PetscFree2(mean, stderr));
   PetscFunctionReturn(PETSC_SUCCESS);

@@ -1,5 +1,7 @@
 /* qrbm: N-body Schroedinger dynamics on a distributed grid, exact or with random batches.
-   Exit codes: 0 success, 1 error (bad input or failure; no output file is left behind). */
+   Exit codes: 0 success, 1 error (bad input or failure; no output file is left behind),
+   75 (QRBM_EXIT_CHECKPOINTED) checkpoint written after a signal or -max_walltime: resubmit. */
+#include <qrbm/checkpoint.h>
 #include <qrbm/ensemble.h>
 #include <qrbm/events.h>
 
@@ -9,7 +11,7 @@ static const char help[] = "qrbm: exact and random batch N-body quantum dynamics
 int main(int argc, char **argv)
 {
   QrbmRun       *run;
-  PetscBool      help_only;
+  PetscBool      help_only, stopped = PETSC_FALSE;
   PetscErrorCode ierr;
   PetscCall(PetscInitialize(&argc, &argv, NULL, help));
   PetscCall(QrbmEventsRegister());
@@ -18,10 +20,11 @@ int main(int argc, char **argv)
   PetscCall(PetscOptionsHasHelp(NULL, &help_only));
   if (!ierr && !help_only) ierr = QrbmConfigCheckAllUsed(PETSC_COMM_WORLD);
   if (!ierr && !help_only) ierr = QrbmRunSetUp(run);
-  if (!ierr && !help_only) ierr = QrbmRunExecute(run);
-  if (ierr) (void)QrbmOutputClose(&run->out, PETSC_FALSE); /* never leave a half-written output */
+  if (!ierr && !help_only) ierr = QrbmSignalInstall();
+  if (!ierr && !help_only) ierr = QrbmRunExecute(run, &stopped);
+  if (ierr) (void)QrbmOutputClose(&run->out, QRBM_OUTPUT_FAILED); /* never leave a half-written output */
   if (!help_only) (void)QrbmRunDestroy(run);
   PetscCall(PetscFree(run));
   PetscCall(PetscFinalize());
-  return ierr ? 1 : 0;
+  return ierr ? 1 : stopped ? QRBM_EXIT_CHECKPOINTED : 0;
 }

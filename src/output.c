@@ -5,7 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static PetscErrorCode AttrString(hid_t loc, const char *name, const char *value)
+PetscErrorCode QrbmH5AttrString(hid_t loc, const char *name, const char *value)
 {
   hid_t t, s, a;
   PetscFunctionBeginUser;
@@ -35,11 +35,11 @@ static PetscErrorCode AttrNumbers(hid_t loc, const char *name, hid_t type, hsize
 #define AttrInt(loc, name, v)  AttrNumbers(loc, name, H5T_NATIVE_LLONG, 1, &(long long){(long long)(v)})
 
 /* Every option value, the code version and the parallel layout, as root attributes. */
-static PetscErrorCode WriteAttributes(hid_t f, const QrbmGrid *g, const QrbmConfig *c)
+PetscErrorCode QrbmOutputWriteOptions(hid_t f, const QrbmGrid *g, const QrbmConfig *c)
 {
   const hsize_t npk = (hsize_t)(c->ninit * c->dim);
   PetscFunctionBeginUser;
-  PetscCall(AttrString(f, "qrbm_version", QRBM_VERSION));
+  PetscCall(QrbmH5AttrString(f, "qrbm_version", QRBM_VERSION));
   PetscCall(AttrInt(f, "format_version", QRBM_FORMAT_VERSION));
   PetscCall(AttrInt(f, "mpi_ranks", g->size));
   PetscCall(AttrInt(f, "dim", c->dim));
@@ -50,23 +50,23 @@ static PetscErrorCode WriteAttributes(hid_t f, const QrbmGrid *g, const QrbmConf
   PetscCall(AttrReal(f, "t_final", c->t_final));
   PetscCall(AttrReal(f, "dt", c->dt));
   PetscCall(AttrInt(f, "nsteps", c->nsteps));
-  PetscCall(AttrString(f, "scheme", QrbmSchemeNames[c->scheme]));
-  PetscCall(AttrString(f, "potential", QrbmPotentialNames[c->potential]));
+  PetscCall(QrbmH5AttrString(f, "scheme", QrbmSchemeNames[c->scheme]));
+  PetscCall(QrbmH5AttrString(f, "potential", QrbmPotentialNames[c->potential]));
   PetscCall(AttrReal(f, "potential_strength", c->strength));
   PetscCall(AttrReal(f, "potential_width", c->width));
   PetscCall(AttrReal(f, "trap_omega", c->trap_omega));
-  PetscCall(AttrString(f, "init", QrbmInitNames[c->init]));
+  PetscCall(QrbmH5AttrString(f, "init", QrbmInitNames[c->init]));
   if (npk) PetscCall(AttrNumbers(f, "init_q", H5T_NATIVE_DOUBLE, npk, c->init_q));
   if (npk) PetscCall(AttrNumbers(f, "init_p", H5T_NATIVE_DOUBLE, npk, c->init_p));
   PetscCall(AttrReal(f, "ground_tol", c->ground_tol));
   PetscCall(AttrInt(f, "ground_maxiter", c->ground_maxiter));
   PetscCall(AttrReal(f, "ground_dtau", c->ground_dtau));
-  PetscCall(AttrString(f, "output", c->output));
+  PetscCall(QrbmH5AttrString(f, "output", c->output));
   PetscCall(AttrInt(f, "output_interval", c->output_interval));
-  PetscCall(AttrString(f, "fftw_planner", QrbmPlannerNames[c->planner]));
-  PetscCall(AttrString(f, "fftw_wisdom", c->wisdom));
+  PetscCall(QrbmH5AttrString(f, "fftw_planner", QrbmPlannerNames[c->planner]));
+  PetscCall(QrbmH5AttrString(f, "fftw_wisdom", c->wisdom));
   PetscCall(AttrInt(f, "threads", c->threads));
-  PetscCall(AttrString(f, "method", QrbmMethodNames[c->method]));
+  PetscCall(QrbmH5AttrString(f, "method", QrbmMethodNames[c->method]));
   PetscCall(AttrInt(f, "batch_size", c->batch_size));
   PetscCall(AttrReal(f, "rb_dt", c->rb_dt));
   PetscCall(AttrInt(f, "realizations", c->realizations));
@@ -74,7 +74,7 @@ static PetscErrorCode WriteAttributes(hid_t f, const QrbmGrid *g, const QrbmConf
   PetscCall(AttrInt(f, "ranks_per_realization", c->ranks_per_realization));
   PetscCall(AttrInt(f, "record_pairings", c->record_pairings));
   PetscCall(AttrInt(f, "save_realizations", c->save_realizations));
-  PetscCall(AttrString(f, "rb_expectation", QrbmExpectationNames[c->expectation]));
+  PetscCall(QrbmH5AttrString(f, "rb_expectation", QrbmExpectationNames[c->expectation]));
   PetscCall(AttrReal(f, "rb_enumerate_limit", c->enumerate_limit));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -160,6 +160,79 @@ static PetscErrorCode CreateEnsembleSets(QrbmOutput *out, const QrbmGrid *g, con
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+static PetscErrorCode OpenEnsembleSets(QrbmOutput *out, const QrbmConfig *cfg)
+{
+  char name[PETSC_MAX_PATH_LEN];
+  PetscFunctionBeginUser;
+  for (int i = 0; i < QRBM_MAX_FIELDS; i++) out->real[i] = -1;
+  for (int i = 0; cfg->save_realizations && i < out->rec->nfields; i++) {
+    PetscCall(PetscSNPrintf(name, sizeof(name), "/realizations/%s", strrchr(out->rec->f[i].name, '/') + 1));
+    out->real[i] = H5Dopen2(out->file, name, H5P_DEFAULT);
+    PetscCheck(out->real[i] >= 0, out->comm, PETSC_ERR_FILE_UNEXPECTED, "-output %s: dataset %s missing: the output does not belong to this checkpoint", out->path, name);
+  }
+  if (!cfg->record_pairings) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(PetscMalloc1(cfg->realizations, &out->pairings));
+  out->npairings = cfg->realizations;
+  for (PetscInt r = 0; r < cfg->realizations; r++) {
+    PetscCall(PetscSNPrintf(name, sizeof(name), "/pairings/%" PetscInt_FMT, r));
+    out->pairings[r] = H5Dopen2(out->file, name, H5P_DEFAULT);
+    PetscCheck(out->pairings[r] >= 0, out->comm, PETSC_ERR_FILE_UNEXPECTED, "-output %s: dataset %s missing: the output does not belong to this checkpoint", out->path, name);
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode CutSeries(QrbmOutput *out, const char *name, hsize_t keep)
+{
+  hsize_t dims[4];
+  hid_t   d, fs;
+  PetscFunctionBeginUser;
+  d = H5Dopen2(out->file, name, H5P_DEFAULT);
+  PetscCheck(d >= 0, out->comm, PETSC_ERR_FILE_UNEXPECTED, "-output %s: dataset %s missing: the output does not belong to this checkpoint", out->path, name);
+  QrbmCallH5Id(fs, H5Dget_space(d));
+  QrbmCallH5(H5Sget_simple_extent_dims(fs, dims, NULL));
+  QrbmCallH5(H5Sclose(fs));
+  PetscCheck(dims[0] >= keep, out->comm, PETSC_ERR_FILE_UNEXPECTED, "-output %s: %s has %llu output times, the checkpoint expects %llu: the output does not belong to this checkpoint", out->path, name, (unsigned long long)dims[0], (unsigned long long)keep);
+  dims[0] = keep;
+  QrbmCallH5(H5Dset_extent(d, dims));
+  QrbmCallH5(H5Dclose(d));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode QrbmOutputOpen(MPI_Comm comm, const QrbmConfig *cfg, const QrbmRecord *rec, hsize_t ntotal, hsize_t nintervals, hsize_t keep, QrbmOutput *out)
+{
+  hid_t fapl;
+  char  name[PETSC_MAX_PATH_LEN];
+  int   ok = 1;
+  PetscFunctionBeginUser;
+  PetscCall(PetscLogEventBegin(QRBM_EVENT_IO, 0, 0, 0, 0));
+  PetscCall(PetscMemzero(out, sizeof(*out)));
+  out->comm = comm; out->rec = rec; out->ntotal = ntotal; out->nintervals = nintervals; out->ntimes = keep;
+  out->reopened = PETSC_TRUE;
+  PetscCallMPI(MPI_Comm_rank(comm, &out->rank));
+  PetscCall(PetscStrncpy(out->path, cfg->output, sizeof(out->path)));
+  PetscCall(PetscSNPrintf(out->part, sizeof(out->part), "%s.part", cfg->output));
+  if (out->rank == 0 && access(out->part, F_OK) != 0) ok = rename(out->path, out->part) == 0;
+  PetscCallMPI(MPI_Bcast(&ok, 1, MPI_INT, 0, comm));
+  PetscCheck(ok, comm, PETSC_ERR_FILE_OPEN, "-restart: output file %s (or %s) of the checkpointed run not found: restart needs the same -output", out->path, out->part);
+  QrbmCallH5(H5Eset_auto2(H5E_DEFAULT, NULL, NULL));
+  QrbmCallH5Id(fapl, H5Pcreate(H5P_FILE_ACCESS));
+  QrbmCallH5(H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL));
+  out->file = H5Fopen(out->part, H5F_ACC_RDWR, fapl);
+  QrbmCallH5(H5Pclose(fapl));
+  PetscCheck(out->file >= 0, comm, PETSC_ERR_FILE_OPEN, "-restart: cannot open the output %s for appending (not an HDF5 file?)", out->part);
+  QrbmCallH5Id(out->dxpl, H5Pcreate(H5P_DATASET_XFER));
+  QrbmCallH5(H5Pset_dxpl_mpio(out->dxpl, H5FD_MPIO_COLLECTIVE));
+  for (int i = 0; i < rec->nfields; i++) {
+    PetscCall(CutSeries(out, rec->f[i].name, keep));
+    if (!rec->f[i].stats) continue;
+    PetscCall(PetscSNPrintf(name, sizeof(name), "%s_stderr", rec->f[i].name));
+    PetscCall(CutSeries(out, name, keep));
+  }
+  PetscCall(OpenEnsembleSets(out, cfg));
+  PetscCall(PetscLogEventEnd(QRBM_EVENT_IO, 0, 0, 0, 0));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode QrbmOutputCreate(MPI_Comm comm, const QrbmGrid *g, const QrbmConfig *cfg, const QrbmRecord *rec, const double *pgrid, hsize_t ntotal, hsize_t nintervals, QrbmOutput *out)
 {
   hid_t   fapl;
@@ -180,7 +253,8 @@ PetscErrorCode QrbmOutputCreate(MPI_Comm comm, const QrbmGrid *g, const QrbmConf
   PetscCheck(out->file >= 0, comm, PETSC_ERR_FILE_OPEN, "-output %s: cannot create %s (directory missing or not writable?)", cfg->output, out->part);
   QrbmCallH5Id(out->dxpl, H5Pcreate(H5P_DATASET_XFER));
   QrbmCallH5(H5Pset_dxpl_mpio(out->dxpl, H5FD_MPIO_COLLECTIVE));
-  PetscCall(WriteAttributes(out->file, g, cfg));
+  PetscCall(QrbmOutputWriteOptions(out->file, g, cfg));
+  PetscCall(QrbmH5AttrString(out->file, "status", "running"));
   PetscCall(CreateGroup(out->file, "/observables"));
   PetscCall(CreateGroup(out->file, "/density"));
   for (int i = 0; i < rec->nfields; i++) {
@@ -272,7 +346,7 @@ PetscErrorCode QrbmOutputWritePairings(QrbmOutput *out, PetscInt r, const int *p
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode QrbmOutputClose(QrbmOutput *out, PetscBool success)
+PetscErrorCode QrbmOutputClose(QrbmOutput *out, QrbmOutputStatus status)
 {
   int ok = 1;
   PetscFunctionBeginUser;
@@ -281,15 +355,20 @@ PetscErrorCode QrbmOutputClose(QrbmOutput *out, PetscBool success)
     if (out->real[i] > 0) H5Dclose(out->real[i]);
   for (PetscInt r = 0; r < out->npairings; r++) H5Dclose(out->pairings[r]);
   PetscCall(PetscFree(out->pairings));
+  if (status != QRBM_OUTPUT_FAILED) {
+    H5Adelete(out->file, "status");
+    PetscCall(QrbmH5AttrString(out->file, "status", status == QRBM_OUTPUT_COMPLETE ? "complete" : "checkpointed"));
+  }
   H5Pclose(out->dxpl);
   if (H5Fclose(out->file) < 0) ok = 0;
   out->file = 0;
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &ok, 1, MPI_INT, MPI_MIN, out->comm));
   if (out->rank == 0) {
-    if (success && ok) ok = rename(out->part, out->path) == 0;
+    /* a failed continuation keeps the data of the checkpointed run; its extra rows are cut on restart */
+    if ((status != QRBM_OUTPUT_FAILED || out->reopened) && ok) ok = rename(out->part, out->path) == 0;
     else unlink(out->part);
   }
   PetscCallMPI(MPI_Bcast(&ok, 1, MPI_INT, 0, out->comm));
-  PetscCheck(!success || ok, out->comm, PETSC_ERR_FILE_WRITE, "-output %s: could not close or rename %s", out->path, out->part);
+  PetscCheck(status == QRBM_OUTPUT_FAILED || ok, out->comm, PETSC_ERR_FILE_WRITE, "-output %s: could not close or rename %s", out->path, out->part);
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -59,8 +59,7 @@ static PetscErrorCode Shuffle(QrbmPropagator *pr)
   if (pr->g->rank == 0) QrbmBatchPermutation((uint32_t)c->seed, (uint32_t)pr->realization, (uint64_t)interval, c->particles, perm);
   PetscCallMPI(MPI_Bcast(perm, (PetscMPIInt)c->particles, MPIU_INT, 0, pr->g->comm));
   QrbmBatchWeights(c->particles, c->batch_size, perm, &pr->W);
-  if (pr->perms)
-    for (PetscInt i = 0; i < c->particles; i++) pr->perms[interval * c->particles + i] = (int)perm[i];
+  pr->have_w = PETSC_TRUE;
   PetscCall(PetscLogEventEnd(QRBM_EVENT_SHUFFLE, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -81,37 +80,53 @@ static PetscErrorCode Progress(QrbmPropagator *pr)
   const PetscInt    every = c->progress_interval ? c->progress_interval : PetscMax(1, c->nsteps / 10);
   PetscFunctionBeginUser;
   if (c->quiet || pr->step % every || c->realizations > 1 || c->expectation == QRBM_EXPECT_ENUMERATE) PetscFunctionReturn(PETSC_SUCCESS);
-  const double wall = MPI_Wtime() - pr->wall0, eta = wall / pr->step * (c->nsteps - pr->step);
+  const double wall = MPI_Wtime() - pr->wall0, eta = wall / PetscMax(1, pr->step - pr->step0) * (c->nsteps - pr->step);
   PetscCall(PetscPrintf(pr->g->comm, "step %8" PetscInt_FMT "/%" PetscInt_FMT "  t = %-10.5g wall %9.2f s  ETA %9.2f s\n", pr->step, c->nsteps, pr->step * c->dt, wall, eta));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Steps of length tau (z = unit * coefficient), in real (unit = -i dt) or imaginary time. */
-static PetscErrorCode Steps(QrbmPropagator *pr, PetscInt nsteps, qcomplex unit, QrbmObservables *obs, PetscBool count)
+/* Steps of length unit (-i dt real time, -dtau imaginary time). A chain paused mid-way (pending)
+   resumes with the merged kinetic sub-step it was about to apply, so pausing changes no arithmetic:
+   a checkpointed run is bit-identical to an uninterrupted one. */
+static PetscErrorCode Steps(QrbmPropagator *pr, PetscInt nsteps, qcomplex unit, QrbmObservables *obs, PetscBool real, PetscInt *done)
 {
+  const int nv = pr->nv;
   PetscFunctionBeginUser;
-  PetscCall(Kinetic(pr, unit * pr->a[0], NULL));
+  *done = 0;
+  PetscCall(Kinetic(pr, unit * (pr->a[0] + (pr->pending ? pr->a[nv] : 0)), NULL));
+  pr->pending = PETSC_FALSE;
   for (PetscInt s = 0; s < nsteps; s++) {
-    if (count && pr->draw && pr->step % pr->cfg->rb_steps == 0) PetscCall(Shuffle(pr));
-    for (int i = 0; i < pr->nv; i++) {
-      const PetscBool end_of_step = i == pr->nv - 1, last = end_of_step && s == nsteps - 1;
+    const PetscBool last = s == nsteps - 1;
+    PetscBool       pause = PETSC_FALSE;
+    if (real && pr->draw && (pr->step % pr->cfg->rb_steps == 0 || !pr->have_w)) PetscCall(Shuffle(pr));
+    for (int i = 0; i < nv - 1; i++) {
       PetscCall(Potential(pr, unit * pr->b[i]));
-      PetscCall(Kinetic(pr, unit * (pr->a[i + 1] + (end_of_step && !last ? pr->a[0] : 0)), last ? obs : NULL));
+      PetscCall(Kinetic(pr, unit * pr->a[i + 1], NULL));
     }
-    if (count) {
+    PetscCall(Potential(pr, unit * pr->b[nv - 1]));
+    (*done)++;
+    if (real) {
       pr->step++;
       PetscCall(Progress(pr));
+    }
+    if (last) PetscCall(Kinetic(pr, unit * pr->a[nv], obs));
+    else {
+      if (real && pr->check) PetscCall(pr->check(pr->check_ctx, &pause));
+      if (pause) {
+        pr->pending = PETSC_TRUE;
+        PetscFunctionReturn(PETSC_SUCCESS);
+      }
+      PetscCall(Kinetic(pr, unit * (pr->a[nv] + pr->a[0]), NULL));
     }
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode QrbmPropagatorAdvance(QrbmPropagator *pr, PetscInt nsteps, QrbmObservables *obs)
+PetscErrorCode QrbmPropagatorAdvance(QrbmPropagator *pr, PetscInt nsteps, QrbmObservables *obs, PetscInt *done)
 {
   PetscFunctionBeginUser;
-  if (pr->step == 0) pr->wall0 = MPI_Wtime();
-  PetscCall(Steps(pr, nsteps, -I * pr->cfg->dt, obs, PETSC_TRUE));
-  if (obs) {
+  PetscCall(Steps(pr, nsteps, -I * pr->cfg->dt, obs, PETSC_TRUE, done));
+  if (obs && *done == nsteps) {
     PetscCall(QrbmObservablesPosition(obs, pr->pot, &pr->Wexact, pr->st->psi));
     obs->step = pr->step;
     obs->time = pr->step * pr->cfg->dt;
@@ -125,10 +140,10 @@ PetscErrorCode QrbmPropagatorGroundState(QrbmPropagator *pr, QrbmObservables *ob
 {
   const QrbmConfig *c     = pr->cfg;
   double            eprev = PETSC_MAX_REAL, norm;
-  PetscInt          it;
+  PetscInt          it, done;
   PetscFunctionBeginUser;
   for (it = 0; it < c->ground_maxiter; it += 10) {
-    PetscCall(Steps(pr, 10, -c->ground_dtau, NULL, PETSC_FALSE));
+    PetscCall(Steps(pr, 10, -c->ground_dtau, NULL, PETSC_FALSE, &done));
     PetscCall(QrbmStateNorm(pr->st, &norm));
     PetscCall(QrbmStateScale(pr->st, 1 / sqrt(norm)));
     PetscCall(QrbmPropagatorMeasure(pr, obs));

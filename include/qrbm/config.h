@@ -53,7 +53,17 @@ typedef struct {
   PetscBool         record_pairings, save_realizations;
   QrbmExpectation   expectation;
   PetscReal         enumerate_limit;  /* largest number of enumerated pairing sequences */
+  char              checkpoint_file[PETSC_MAX_PATH_LEN], restart[PETSC_MAX_PATH_LEN];
+  PetscBool         checkpoint_given; /* -checkpoint_file given (else OUTPUT.ckpt, for stops only) */
+  char              checkpoint_interval[64]; /* as given: "<n>" steps, "<x>t" time, "<x>s" wall s */
+  PetscInt          ckpt_steps;       /* parsed: every so many steps (0 = not by steps) */
+  PetscReal         ckpt_wall;        /* parsed: every so many wall seconds (0 = not by wall time) */
+  PetscInt          checkpoint_keep;
+  PetscReal         max_walltime;     /* seconds, 0 = no limit */
+  PetscReal         checkpoint_test_delay; /* test only: seconds to sleep inside a checkpoint write */
 } QrbmConfig;
 
 PetscErrorCode QrbmConfigSetFromOptions(MPI_Comm comm, QrbmConfig *cfg);
 PetscErrorCode QrbmConfigCheckAllUsed(MPI_Comm comm);
+/* Exit code of a run that wrote a checkpoint and stopped (signal or -max_walltime): resubmit it. */
+#define QRBM_EXIT_CHECKPOINTED 75

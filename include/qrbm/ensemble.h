@@ -10,6 +10,17 @@ typedef struct {
   int         ngroups, color; /* number of groups; this rank's group */
 } QrbmEnsembleComm;
 
+/* A realisation to run: from the initial state (psi == NULL) or resumed from a checkpoint. */
+typedef struct {
+  PetscInt  k, step;
+  PetscBool pending; /* psi is mid-chain (see QrbmPropagator) */
+  PetscBool resumed; /* read from a checkpoint */
+  qcomplex *psi;     /* this rank's slab of the saved state, only on the group that runs it */
+  double   *rows;    /* records measured before the checkpoint (ntimes * len) */
+} QrbmItem;
+
+typedef enum { QRBM_ACTION_NONE, QRBM_ACTION_CHECKPOINT, QRBM_ACTION_STOP } QrbmAction;
+
 typedef struct {
   QrbmConfig       cfg;
   QrbmEnsembleComm ec;
@@ -24,12 +35,36 @@ typedef struct {
   PetscInt         ntimes;   /* output times of the run */
   PetscInt        *tsteps;   /* their step numbers */
   double          *rows;     /* ntimes records of the current realisation */
-  double           norm0, energy0, wall;
+  double           wall;
+  qcomplex        *psi0;     /* initial state, kept when a group runs several realisations */
+  /* Schedule: every group runs one item per round, in lockstep (all items of a round start at the
+     same step), so that checks and checkpoints are collective over all ranks at one step. */
+  PetscInt         nitems, nrounds, round;
+  QrbmItem        *items;      /* global list: resumed items first, then fresh ones */
+  PetscInt        *round_step; /* nrounds */
+  PetscInt        *round_item; /* nrounds x ngroups: item index or -1 (idle) */
+  char            *done;       /* R flags: realisations completed before this process started */
+  double           acc_n, *acc_mean, *acc_m2; /* this group's Welford accumulators (group root) */
+  double          *slot_n, *slot_mean, *slot_m2; /* accumulators restored from a checkpoint, merged */
+  PetscInt         nslots;
+  /* checks (once per step, collective over all ranks) */
+  PetscInt         work;       /* steps taken by every group in this process */
+  QrbmAction       action;
+  double           t_start, t_last_ckpt, t_last_check, step_wall_max, ckpt_cost;
+  PetscInt         rows_written; /* single-trajectory runs: output rows already in the file */
+  PetscInt         cur_step;   /* step of the current round's items */
+  PetscBool        cur_pending;
+  PetscBool        restarted;
+  PetscInt         ntimes_saved; /* output times recorded in the checkpoint */
 } QrbmRun;
+
+/* Chan et al.'s pairwise update of (count, mean, sum of squared deviations): merges b into a. */
+void QrbmWelfordMerge(PetscInt len, double na, double *ma, double *m2a, double nb, const double *mb, const double *m2b);
 
 /* Group size: -ranks_per_realization, or by default the smallest divisor g of the rank count with
    g >= ceil(points / 2^22) (one rank per 64 MiB of state) and g >= ceil(ranks / R), at most M. */
 PetscErrorCode QrbmEnsembleSplit(MPI_Comm world, const QrbmConfig *cfg, QrbmEnsembleComm *ec);
 PetscErrorCode QrbmRunSetUp(QrbmRun *run);
-PetscErrorCode QrbmRunExecute(QrbmRun *run);
+/* Returns QRBM_ACTION_STOP in *stopped when the run checkpointed and must be resubmitted. */
+PetscErrorCode QrbmRunExecute(QrbmRun *run, PetscBool *stopped);
 PetscErrorCode QrbmRunDestroy(QrbmRun *run);

@@ -15,6 +15,7 @@ typedef struct {
   hid_t             real[QRBM_MAX_FIELDS]; /* /realizations datasets, -1 when not saved */
   hid_t            *pairings;   /* /pairings/<r> datasets */
   PetscInt          npairings;
+  PetscBool         reopened;   /* continued from a checkpoint: never delete it on failure */
   char              path[PETSC_MAX_PATH_LEN], part[PETSC_MAX_PATH_LEN + 8];
 } QrbmOutput;
 
@@ -25,5 +26,13 @@ PetscErrorCode QrbmOutputAppend(QrbmOutput *out, PetscInt nrows, const double *m
    realisation r; called by the one rank that holds them (independent I/O). */
 PetscErrorCode QrbmOutputWriteRealization(QrbmOutput *out, PetscInt r, const double *rows);
 PetscErrorCode QrbmOutputWritePairings(QrbmOutput *out, PetscInt r, const int *perms);
-/* Closes the file; renames OUTPUT.part to OUTPUT when success, removes it otherwise. Collective. */
-PetscErrorCode QrbmOutputClose(QrbmOutput *out, PetscBool success);
+typedef enum { QRBM_OUTPUT_FAILED, QRBM_OUTPUT_CHECKPOINTED, QRBM_OUTPUT_COMPLETE } QrbmOutputStatus;
+/* Reopens the output of a checkpointed run (OUTPUT.part, or OUTPUT renamed back to it) and cuts
+   every time series to the `keep` rows that the checkpoint accounts for. Collective. */
+PetscErrorCode QrbmOutputOpen(MPI_Comm comm, const QrbmConfig *cfg, const QrbmRecord *rec, hsize_t ntotal, hsize_t nintervals, hsize_t keep, QrbmOutput *out);
+/* Closes the file. COMPLETE and CHECKPOINTED rename OUTPUT.part to OUTPUT and record the status in
+   the root attribute "status"; FAILED removes OUTPUT.part. Collective. */
+PetscErrorCode QrbmOutputClose(QrbmOutput *out, QrbmOutputStatus status);
+/* Root attributes: every option, code version, rank count (also used by checkpoints). */
+PetscErrorCode QrbmOutputWriteOptions(hid_t loc, const QrbmGrid *g, const QrbmConfig *cfg);
+PetscErrorCode QrbmH5AttrString(hid_t loc, const char *name, const char *value);
