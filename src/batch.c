@@ -57,9 +57,13 @@ void QrbmBatchWeights(PetscInt N, PetscInt P, const PetscInt *perm, QrbmPairWeig
 double QrbmBatchCountPartitions(PetscInt N, PetscInt P)
 {
   double c = 1;
-  /* choose the batch of the smallest free label: C(n-1, P-1) ways, for n = N, N-P, ... */
-  for (PetscInt n = N; n > 0; n -= P)
-    for (PetscInt k = 1; k < P; k++) c *= (double)(n - k) / k;
+  /* choose the batch of the smallest free label: C(n-1, P-1) ways, for n = N, N-P, ...; the
+     binomials are exact in integer arithmetic (N <= 16) */
+  for (PetscInt n = N; n > 0; n -= P) {
+    unsigned long long b = 1;
+    for (PetscInt k = 1; k < P; k++) b = b * (unsigned long long)(n - k) / (unsigned long long)k;
+    c *= (double)b;
+  }
   return c;
 }
 

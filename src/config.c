@@ -50,56 +50,75 @@ static PetscErrorCode CheckPackets(MPI_Comm comm, QrbmConfig *c, PetscInt nq, Pe
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* PETSc's message for an unreadable value does not say which option: add it. */
+#define OPT(call, name) \
+  do { \
+    if ((call)) SETERRQ(comm, PETSC_ERR_ARG_WRONG, "option %s: the value given cannot be read (see bin/qrbm -help for its type and range)", name); \
+  } while (0)
+
+static PetscErrorCode ParseSeed(MPI_Comm comm, const char *text, PetscInt64 *seed)
+{
+  char              *end;
+  unsigned long long v;
+  PetscFunctionBeginUser;
+  v = strtoull(text, &end, 10);
+  PetscCheck(end != text && !*end && text[0] != '-' && v <= 4294967295ULL, comm, PETSC_ERR_ARG_OUTOFRANGE, "-seed %s: valid range is 0..4294967295 (the Philox key word)", text);
+  *seed = (PetscInt64)v;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 static PetscErrorCode ParseOptions(MPI_Comm comm, QrbmConfig *c, PetscInt *nq, PetscInt *np)
 {
   PetscBool set;
+  char      seed[64] = "1";
   PetscFunctionBeginUser;
   PetscOptionsBegin(comm, NULL, "qrbm: N-body Schroedinger dynamics, exact and random batch", NULL);
-  PetscCall(PetscOptionsInt("-dim", "space dimension d per particle [1..3]", "", c->dim, &c->dim, NULL));
-  PetscCall(PetscOptionsInt("-particles", "number of particles N [1..16]", "", c->particles, &c->particles, NULL));
-  PetscCall(PetscOptionsInt("-grid", "grid points M per axis [2..65536]", "", c->grid, &c->grid, NULL));
-  PetscCall(PetscOptionsReal("-box", "box length L per axis, box [-L/2,L/2) [length]", "", c->box, &c->box, NULL));
-  PetscCall(PetscOptionsReal("-hbar", "Planck constant hbar > 0 [action]", "", c->hbar, &c->hbar, NULL));
-  PetscCall(PetscOptionsReal("-t_final", "final time > 0 [time]", "", c->t_final, &c->t_final, NULL));
-  PetscCall(PetscOptionsReal("-dt", "time step dt, t_final/dt integer [time]", "", c->dt, &c->dt, NULL));
-  PetscCall(PetscOptionsEnum("-scheme", "splitting scheme", "", QrbmSchemeNames, (PetscEnum)c->scheme, (PetscEnum *)&c->scheme, NULL));
-  PetscCall(PetscOptionsEnum("-potential", "pair potential V", "", QrbmPotentialNames, (PetscEnum)c->potential, (PetscEnum *)&c->potential, NULL));
-  PetscCall(PetscOptionsReal("-potential_strength", "strength lambda of V [energy]", "", c->strength, &c->strength, NULL));
-  PetscCall(PetscOptionsReal("-potential_width", "gaussian sigma, softcoulomb eps, cosine wavelength (L/width integer) > 0 [length]", "", c->width, &c->width, NULL));
-  PetscCall(PetscOptionsReal("-trap_omega", "harmonic trap U = omega^2 |x|^2/2, 0 = none, >= 0 [1/time]", "", c->trap_omega, &c->trap_omega, NULL));
-  PetscCall(PetscOptionsEnum("-init", "initial state", "", QrbmInitNames, (PetscEnum)c->init, (PetscEnum *)&c->init, NULL));
+  OPT(PetscOptionsInt("-dim", "space dimension d per particle [1..3]", "", c->dim, &c->dim, NULL), "-dim");
+  OPT(PetscOptionsInt("-particles", "number of particles N [1..16]", "", c->particles, &c->particles, NULL), "-particles");
+  OPT(PetscOptionsInt("-grid", "grid points M per axis [2..65536]", "", c->grid, &c->grid, NULL), "-grid");
+  OPT(PetscOptionsReal("-box", "box length L per axis, box [-L/2,L/2) [length]", "", c->box, &c->box, NULL), "-box");
+  OPT(PetscOptionsReal("-hbar", "Planck constant hbar > 0 [action]", "", c->hbar, &c->hbar, NULL), "-hbar");
+  OPT(PetscOptionsReal("-t_final", "final time > 0 [time]", "", c->t_final, &c->t_final, NULL), "-t_final");
+  OPT(PetscOptionsReal("-dt", "time step dt, t_final/dt integer [time]", "", c->dt, &c->dt, NULL), "-dt");
+  OPT(PetscOptionsEnum("-scheme", "splitting scheme", "", QrbmSchemeNames, (PetscEnum)c->scheme, (PetscEnum *)&c->scheme, NULL), "-scheme");
+  OPT(PetscOptionsEnum("-potential", "pair potential V", "", QrbmPotentialNames, (PetscEnum)c->potential, (PetscEnum *)&c->potential, NULL), "-potential");
+  OPT(PetscOptionsReal("-potential_strength", "strength lambda of V [energy]", "", c->strength, &c->strength, NULL), "-potential_strength");
+  OPT(PetscOptionsReal("-potential_width", "gaussian sigma, softcoulomb eps, cosine wavelength (L/width integer) > 0 [length]", "", c->width, &c->width, NULL), "-potential_width");
+  OPT(PetscOptionsReal("-trap_omega", "harmonic trap U = omega^2 |x|^2/2, 0 = none, >= 0 [1/time]", "", c->trap_omega, &c->trap_omega, NULL), "-trap_omega");
+  OPT(PetscOptionsEnum("-init", "initial state", "", QrbmInitNames, (PetscEnum)c->init, (PetscEnum *)&c->init, NULL), "-init");
   *nq = *np = QRBM_MAX_PARTICLES * QRBM_MAX_DIM;
-  PetscCall(PetscOptionsRealArray("-init_q", "packet centres: d numbers (coherent) or N*d (symmetrized) [length]", "", c->init_q, nq, &set));
+  OPT(PetscOptionsRealArray("-init_q", "packet centres: d numbers (coherent) or N*d (symmetrized) [length]", "", c->init_q, nq, &set), "-init_q");
   if (!set) *nq = 0;
-  PetscCall(PetscOptionsRealArray("-init_p", "packet momenta: d numbers (coherent) or N*d (symmetrized) [momentum]", "", c->init_p, np, &set));
+  OPT(PetscOptionsRealArray("-init_p", "packet momenta: d numbers (coherent) or N*d (symmetrized) [momentum]", "", c->init_p, np, &set), "-init_p");
   if (!set) *np = 0;
-  PetscCall(PetscOptionsReal("-ground_tol", "ground state: stop when the energy changes by less than tol (relative) over 10 steps", "", c->ground_tol, &c->ground_tol, NULL));
-  PetscCall(PetscOptionsInt("-ground_maxiter", "ground state: maximum imaginary-time steps", "", c->ground_maxiter, &c->ground_maxiter, NULL));
-  PetscCall(PetscOptionsReal("-ground_dtau", "ground state: imaginary time step, 0 = dt [time]", "", c->ground_dtau, &c->ground_dtau, NULL));
-  PetscCall(PetscOptionsString("-output", "HDF5 output file", "", c->output, c->output, sizeof(c->output), NULL));
-  PetscCall(PetscOptionsInt("-output_interval", "steps between output times >= 1", "", c->output_interval, &c->output_interval, NULL));
-  PetscCall(PetscOptionsInt("-progress_interval", "steps between progress lines, 0 = about 10 lines per run", "", c->progress_interval, &c->progress_interval, NULL));
-  PetscCall(PetscOptionsBool("-quiet", "no progress lines or summary", "", c->quiet, &c->quiet, NULL));
-  PetscCall(PetscOptionsEnum("-fftw_planner", "FFTW planner effort", "", QrbmPlannerNames, (PetscEnum)c->planner, (PetscEnum *)&c->planner, NULL));
-  PetscCall(PetscOptionsString("-fftw_wisdom", "FFTW wisdom file prefix (grid, ranks, threads appended), empty = none", "", c->wisdom, c->wisdom, sizeof(c->wisdom), NULL));
-  PetscCall(PetscOptionsInt("-threads", "threads per rank (FFTW + OpenMP) [1..256]", "", c->threads, &c->threads, NULL));
-  PetscCall(PetscOptionsReal("-memory_limit_mb", "memory per rank in MiB, 0 = node MemAvailable / ranks on node [MiB]", "", c->memory_limit_mb, &c->memory_limit_mb, NULL));
-  PetscCall(PetscOptionsEnum("-method", "dynamics: exact H_N or random batch", "", QrbmMethodNames, (PetscEnum)c->method, (PetscEnum *)&c->method, NULL));
-  PetscCall(PetscOptionsInt("-batch_size", "random batch size P: 2 <= P <= N, P divides N", "", c->batch_size, &c->batch_size, NULL));
-  PetscCall(PetscOptionsReal("-rb_dt", "reshuffle interval Dt, a whole multiple of dt, 0 = dt [time]", "", c->rb_dt, &c->rb_dt, NULL));
-  PetscCall(PetscOptionsInt("-realizations", "independent random batch realisations R >= 1", "", c->realizations, &c->realizations, NULL));
-  PetscCall(PetscOptionsInt("-seed", "random seed [0..2147483647]", "", c->seed, &c->seed, NULL));
-  PetscCall(PetscOptionsInt("-ranks_per_realization", "ranks per realisation group g (divides the rank count), 0 = automatic", "", c->ranks_per_realization, &c->ranks_per_realization, NULL));
-  PetscCall(PetscOptionsBool("-record_pairings", "store every pairing permutation in /pairings", "", c->record_pairings, &c->record_pairings, NULL));
-  PetscCall(PetscOptionsBool("-save_realizations", "store the per-realisation series in /realizations", "", c->save_realizations, &c->save_realizations, NULL));
-  PetscCall(PetscOptionsEnum("-rb_expectation", "sample realisations or enumerate every pairing sequence", "", QrbmExpectationNames, (PetscEnum)c->expectation, (PetscEnum *)&c->expectation, NULL));
-  PetscCall(PetscOptionsReal("-rb_enumerate_limit", "largest number of pairing sequences -rb_expectation enumerate accepts", "", c->enumerate_limit, &c->enumerate_limit, NULL));
-  PetscCall(PetscOptionsString("-checkpoint_file", "checkpoint file (HDF5), empty = no checkpoints", "", c->checkpoint_file, c->checkpoint_file, sizeof(c->checkpoint_file), NULL));
-  PetscCall(PetscOptionsString("-checkpoint_interval", "checkpoint every <n> steps, <x>t simulated time or <x>s wall seconds, empty = only on signals/limits", "", c->checkpoint_interval, c->checkpoint_interval, sizeof(c->checkpoint_interval), NULL));
-  PetscCall(PetscOptionsInt("-checkpoint_keep", "number of checkpoints kept (FILE, FILE.1, ...) >= 1", "", c->checkpoint_keep, &c->checkpoint_keep, NULL));
-  PetscCall(PetscOptionsString("-restart", "continue the run saved in this checkpoint file", "", c->restart, c->restart, sizeof(c->restart), NULL));
-  PetscCall(PetscOptionsReal("-max_walltime", "checkpoint and exit 75 before this many wall seconds, 0 = no limit [s]", "", c->max_walltime, &c->max_walltime, NULL));
-  PetscCall(PetscOptionsReal("-checkpoint_test_delay", "TEST ONLY: sleep this long inside every checkpoint write [s]", "", c->checkpoint_test_delay, &c->checkpoint_test_delay, NULL));
+  OPT(PetscOptionsReal("-ground_tol", "ground state: stop when the energy changes by less than tol (relative) over 10 steps", "", c->ground_tol, &c->ground_tol, NULL), "-ground_tol");
+  OPT(PetscOptionsInt("-ground_maxiter", "ground state: maximum imaginary-time steps", "", c->ground_maxiter, &c->ground_maxiter, NULL), "-ground_maxiter");
+  OPT(PetscOptionsReal("-ground_dtau", "ground state: imaginary time step, 0 = dt [time]", "", c->ground_dtau, &c->ground_dtau, NULL), "-ground_dtau");
+  OPT(PetscOptionsString("-output", "HDF5 output file", "", c->output, c->output, sizeof(c->output), NULL), "-output");
+  OPT(PetscOptionsInt("-output_interval", "steps between output times >= 1", "", c->output_interval, &c->output_interval, NULL), "-output_interval");
+  OPT(PetscOptionsInt("-progress_interval", "steps between progress lines, 0 = about 10 lines per run", "", c->progress_interval, &c->progress_interval, NULL), "-progress_interval");
+  OPT(PetscOptionsBool("-quiet", "no progress lines or summary", "", c->quiet, &c->quiet, NULL), "-quiet");
+  OPT(PetscOptionsEnum("-fftw_planner", "FFTW planner effort", "", QrbmPlannerNames, (PetscEnum)c->planner, (PetscEnum *)&c->planner, NULL), "-fftw_planner");
+  OPT(PetscOptionsString("-fftw_wisdom", "FFTW wisdom file prefix (grid, ranks, threads appended), empty = none", "", c->wisdom, c->wisdom, sizeof(c->wisdom), NULL), "-fftw_wisdom");
+  OPT(PetscOptionsInt("-threads", "threads per rank (FFTW + OpenMP) [1..256]", "", c->threads, &c->threads, NULL), "-threads");
+  OPT(PetscOptionsReal("-memory_limit_mb", "memory per rank in MiB, 0 = node MemAvailable / ranks on node [MiB]", "", c->memory_limit_mb, &c->memory_limit_mb, NULL), "-memory_limit_mb");
+  OPT(PetscOptionsEnum("-method", "dynamics: exact H_N or random batch", "", QrbmMethodNames, (PetscEnum)c->method, (PetscEnum *)&c->method, NULL), "-method");
+  OPT(PetscOptionsInt("-batch_size", "random batch size P: 2 <= P <= N, P divides N", "", c->batch_size, &c->batch_size, NULL), "-batch_size");
+  OPT(PetscOptionsReal("-rb_dt", "reshuffle interval Dt, a whole multiple of dt, 0 = dt [time]", "", c->rb_dt, &c->rb_dt, NULL), "-rb_dt");
+  OPT(PetscOptionsInt("-realizations", "independent random batch realisations R >= 1", "", c->realizations, &c->realizations, NULL), "-realizations");
+  OPT(PetscOptionsString("-seed", "random seed [0..4294967295]", "", seed, seed, sizeof(seed), &set), "-seed");
+  if (set) PetscCall(ParseSeed(comm, seed, &c->seed));
+  OPT(PetscOptionsInt("-ranks_per_realization", "ranks per realisation group g (divides the rank count), 0 = automatic", "", c->ranks_per_realization, &c->ranks_per_realization, NULL), "-ranks_per_realization");
+  OPT(PetscOptionsBool("-record_pairings", "store every pairing permutation in /pairings", "", c->record_pairings, &c->record_pairings, NULL), "-record_pairings");
+  OPT(PetscOptionsBool("-save_realizations", "store the per-realisation series in /realizations", "", c->save_realizations, &c->save_realizations, NULL), "-save_realizations");
+  OPT(PetscOptionsEnum("-rb_expectation", "sample realisations or enumerate every pairing sequence", "", QrbmExpectationNames, (PetscEnum)c->expectation, (PetscEnum *)&c->expectation, NULL), "-rb_expectation");
+  OPT(PetscOptionsReal("-rb_enumerate_limit", "largest number of pairing sequences -rb_expectation enumerate accepts", "", c->enumerate_limit, &c->enumerate_limit, NULL), "-rb_enumerate_limit");
+  OPT(PetscOptionsString("-checkpoint_file", "checkpoint file (HDF5), empty = no checkpoints", "", c->checkpoint_file, c->checkpoint_file, sizeof(c->checkpoint_file), NULL), "-checkpoint_file");
+  OPT(PetscOptionsString("-checkpoint_interval", "checkpoint every <n> steps, <x>t simulated time or <x>s wall seconds, empty = only on signals/limits", "", c->checkpoint_interval, c->checkpoint_interval, sizeof(c->checkpoint_interval), NULL), "-checkpoint_interval");
+  OPT(PetscOptionsInt("-checkpoint_keep", "number of checkpoints kept (FILE, FILE.1, ...) >= 1", "", c->checkpoint_keep, &c->checkpoint_keep, NULL), "-checkpoint_keep");
+  OPT(PetscOptionsString("-restart", "continue the run saved in this checkpoint file", "", c->restart, c->restart, sizeof(c->restart), NULL), "-restart");
+  OPT(PetscOptionsReal("-max_walltime", "checkpoint and exit 75 before this many wall seconds, 0 = no limit [s]", "", c->max_walltime, &c->max_walltime, NULL), "-max_walltime");
+  OPT(PetscOptionsReal("-checkpoint_test_delay", "TEST ONLY: sleep this long inside every checkpoint write [s]", "", c->checkpoint_test_delay, &c->checkpoint_test_delay, NULL), "-checkpoint_test_delay");
   PetscOptionsEnd();
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -109,7 +128,6 @@ static PetscErrorCode CheckBatches(MPI_Comm comm, QrbmConfig *c)
   const PetscInt N = c->particles, P = c->batch_size;
   PetscFunctionBeginUser;
   PetscCheck(c->realizations >= 1, comm, PETSC_ERR_ARG_OUTOFRANGE, "-realizations %" PetscInt_FMT ": must be >= 1", c->realizations);
-  PetscCheck(c->seed >= 0, comm, PETSC_ERR_ARG_OUTOFRANGE, "-seed %" PetscInt_FMT ": valid range is 0..2147483647", c->seed);
   PetscCheck(c->ranks_per_realization >= 0, comm, PETSC_ERR_ARG_OUTOFRANGE, "-ranks_per_realization %" PetscInt_FMT ": must be >= 1 (or 0 = automatic)", c->ranks_per_realization);
   PetscCheck(c->enumerate_limit >= 1, comm, PETSC_ERR_ARG_OUTOFRANGE, "-rb_enumerate_limit %g: must be >= 1", (double)c->enumerate_limit);
   if (c->rb_dt == 0) c->rb_dt = c->dt;
@@ -163,7 +181,8 @@ static PetscErrorCode CheckRanges(MPI_Comm comm, QrbmConfig *c)
   PetscCheck(c->dt > 0 && PetscIsNormalReal(c->dt), comm, PETSC_ERR_ARG_OUTOFRANGE, "-dt %g: must be finite and > 0", (double)c->dt);
   PetscCheck(c->dt <= c->t_final, comm, PETSC_ERR_ARG_OUTOFRANGE, "-dt %g exceeds -t_final %g: need 0 < dt <= t_final", (double)c->dt, (double)c->t_final);
   const double ratio = c->t_final / c->dt, n = round(ratio);
-  PetscCheck(fabs(ratio - n) <= 1e-9 * n && n <= 1e12, comm, PETSC_ERR_ARG_INCOMP,
+  PetscCheck(ratio <= 1e12, comm, PETSC_ERR_ARG_OUTOFRANGE, "-t_final / -dt = %g steps: at most 1e12 steps are supported, increase -dt", ratio);
+  PetscCheck(fabs(ratio - n) <= 1e-9 * n, comm, PETSC_ERR_ARG_INCOMP,
              "-t_final / -dt = %.12g is not a whole number of steps: use -dt %.12g or %.12g", ratio, c->t_final / ceil(ratio), c->t_final / floor(ratio > 1 ? ratio : 1));
   c->nsteps = (PetscInt)n;
   PetscCheck(PetscIsNormalReal(c->strength) || c->strength == 0, comm, PETSC_ERR_ARG_OUTOFRANGE, "-potential_strength: must be finite");
@@ -221,7 +240,7 @@ PetscErrorCode QrbmConfigCheckAllUsed(MPI_Comm comm)
 {
   static const char *petsc_own[] = {"-log_view", "-options_left", "-malloc_debug", "-malloc_dump", "-malloc_view", "-info",
                                     "-log_trace", "-on_error_abort", "-fp_trap", "-options_monitor", "-check_pointer_intensity", "-help"};
-  PetscInt  n;
+  PetscInt  n, unused;
   char    **names, **values;
   PetscBool has;
   PetscFunctionBeginUser;
@@ -232,7 +251,8 @@ PetscErrorCode QrbmConfigCheckAllUsed(MPI_Comm comm)
     for (PetscInt i = 0; i < n; i++) PetscCall(PetscPrintf(comm, " -%s", names[i]));
     PetscCall(PetscPrintf(comm, "\n(see bin/qrbm -help for the valid options)\n"));
   }
+  unused = n; /* PetscOptionsLeftRestore() resets n */
   PetscCall(PetscOptionsLeftRestore(NULL, &n, &names, &values));
-  PetscCheck(n == 0, comm, PETSC_ERR_ARG_WRONG, "unknown or unused option(s) on the command line or in -options_file: see the list above");
+  PetscCheck(unused == 0, comm, PETSC_ERR_ARG_WRONG, "unknown or unused option(s) on the command line or in -options_file: see the list above");
   PetscFunctionReturn(PETSC_SUCCESS);
 }

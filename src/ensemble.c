@@ -25,6 +25,10 @@ PetscErrorCode QrbmEnsembleSplit(MPI_Comm world, const QrbmConfig *cfg, QrbmEnse
   PetscCheck(g >= 1 && g <= ec->wsize && ec->wsize % g == 0, world, PETSC_ERR_ARG_OUTOFRANGE,
              "-ranks_per_realization %" PetscInt_FMT " must divide the rank count %d", g, ec->wsize);
   ec->ngroups = ec->wsize / (int)g;
+  const double work = cfg->expectation == QRBM_EXPECT_ENUMERATE ? QrbmBatchCountPartitions(cfg->particles, cfg->batch_size) : (double)cfg->realizations;
+  PetscCheck(ec->ngroups <= work, world, PETSC_ERR_ARG_OUTOFRANGE,
+             "%d ranks in groups of %" PetscInt_FMT " make %d groups but there are only %g %s to share: a grid of -grid %" PetscInt_FMT " uses at most %" PetscInt_FMT " ranks; run with fewer ranks, use -threads, or raise -realizations",
+             ec->wsize, g, ec->ngroups, work, cfg->expectation == QRBM_EXPECT_ENUMERATE ? "first-interval pairings" : "realisations", cfg->grid, cfg->grid);
   ec->color   = ec->wrank / (int)g;
   PetscCallMPI(MPI_Comm_split(world, ec->color, ec->wrank, &ec->group));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -421,7 +425,7 @@ static PetscErrorCode Enumerate(QrbmRun *r, double *mean, double *stderr)
   PetscCall(PetscPrintf(r->ec.world, "rb_expectation enumerate: %g partitions per interval, %" PetscInt_FMT " intervals: %g pairing sequences\n", npart, e.nint, nseq));
   PetscCheck(nseq <= c->enumerate_limit, r->ec.world, PETSC_ERR_ARG_OUTOFRANGE,
              "-rb_expectation enumerate: %g pairing sequences exceed -rb_enumerate_limit %g: use fewer intervals (-rb_dt, -t_final) or -rb_expectation sample", nseq, (double)c->enumerate_limit);
-  e.npart = (PetscInt)npart;
+  e.npart = (PetscInt)llround(npart);
   PetscCall(PetscMalloc1(e.npart * c->particles, &e.parts));
   PetscCall(QrbmBatchEnumeratePartitions(c->particles, c->batch_size, e.parts, &e.npart));
   PetscCall(PetscCalloc1(len, &e.sum));
@@ -458,7 +462,7 @@ static PetscErrorCode Summary(QrbmRun *r, const double *mean, const double *stde
   PetscCall(PetscPrintf(r->ec.world, "qrbm %s: %s, N=%" PetscInt_FMT " d=%" PetscInt_FMT " M=%" PetscInt_FMT " (%g points), %s, %" PetscInt_FMT " steps, %d ranks = %d groups x %d, %" PetscInt_FMT " threads, %.2f s\n",
                         QRBM_VERSION, QrbmMethodNames[c->method], r->grid.N, r->grid.d, r->grid.M, r->grid.total, QrbmSchemeNames[c->scheme], c->nsteps, r->ec.wsize, r->ec.ngroups, r->grid.size, c->threads, r->wall));
   if (c->method == QRBM_METHOD_RBM && c->expectation == QRBM_EXPECT_SAMPLE)
-    PetscCall(PetscPrintf(r->ec.world, "random batches: P=%" PetscInt_FMT ", Dt=%g, mean of %" PetscInt_FMT " sampled realisations (seed %" PetscInt_FMT ") +- standard error\n", c->batch_size, (double)c->rb_dt, c->realizations, c->seed));
+    PetscCall(PetscPrintf(r->ec.world, "random batches: P=%" PetscInt_FMT ", Dt=%g, mean of %" PetscInt_FMT " sampled realisations (seed %" PetscInt64_FMT ") +- standard error\n", c->batch_size, (double)c->rb_dt, c->realizations, c->seed));
   if (c->expectation == QRBM_EXPECT_ENUMERATE)
     PetscCall(PetscPrintf(r->ec.world, "random batches: P=%" PetscInt_FMT ", Dt=%g, exact expectation over every pairing sequence\n", c->batch_size, (double)c->rb_dt));
   PetscCall(PetscPrintf(r->ec.world, "t = %g: norm %.15f (drift %.2e), energy %.12g +- %.2e (drift %.2e), <x^2> %.8g +- %.2e, <p^2> %.8g +- %.2e\n", f1[0], f1[2], f1[2] - f0[2], f1[3], s1[3], f1[3] - f0[3], f1[7], s1[7], f1[8], s1[8]));

@@ -53,7 +53,10 @@ PetscErrorCode QrbmGridCreate(MPI_Comm comm, const QrbmConfig *cfg, QrbmGrid *g)
   if (QrbmGridBytesPerRank(g, 0) > 0x1p62) PetscFunctionReturn(PETSC_SUCCESS); /* refused by QrbmGridCheckMemory */
   g->alloc_local = fftw_mpi_local_size_many_transposed(g->nfft, g->nglob, 1, FFTW_MPI_DEFAULT_BLOCK, FFTW_MPI_DEFAULT_BLOCK, comm, &n0, &s0, &n1, &s1);
   SetLayout(&g->xlay, g->nfft, g->nglob, n0, s0, PETSC_FALSE);
-  SetLayout(&g->klay, g->nfft, g->nglob, n1, s1, PETSC_TRUE);
+  /* FFTW-MPI has no transposed plans for the padded M x 1 shape of N d = 1: there momentum space
+     keeps the position layout */
+  if (g->D >= 2) SetLayout(&g->klay, g->nfft, g->nglob, n1, s1, PETSC_TRUE);
+  else g->klay = g->xlay;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

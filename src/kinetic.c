@@ -46,14 +46,15 @@ PetscErrorCode QrbmKineticCreate(const QrbmGrid *g, const QrbmConfig *cfg, qcomp
 {
   static const unsigned effort[] = {FFTW_ESTIMATE, FFTW_MEASURE, FFTW_PATIENT};
   fftw_complex         *a        = (fftw_complex *)psi;
+  const unsigned        tout = g->D >= 2 ? FFTW_MPI_TRANSPOSED_OUT : 0, tin = g->D >= 2 ? FFTW_MPI_TRANSPOSED_IN : 0;
   PetscFunctionBeginUser;
   PetscCall(PetscMemzero(kin, sizeof(*kin)));
   kin->g = g; kin->hbar = cfg->hbar;
   PetscCall(PetscMalloc1(g->M, &kin->tab));
   PetscCall(WisdomImport(kin, cfg));
   PetscCall(PetscLogEventBegin(QRBM_EVENT_PLAN, 0, 0, 0, 0));
-  QrbmCallFFTW(kin->fwd, fftw_mpi_plan_many_dft(g->nfft, g->nglob, 1, FFTW_MPI_DEFAULT_BLOCK, FFTW_MPI_DEFAULT_BLOCK, a, a, g->comm, FFTW_FORWARD, effort[cfg->planner] | FFTW_MPI_TRANSPOSED_OUT));
-  QrbmCallFFTW(kin->bwd, fftw_mpi_plan_many_dft(g->nfft, g->nglob, 1, FFTW_MPI_DEFAULT_BLOCK, FFTW_MPI_DEFAULT_BLOCK, a, a, g->comm, FFTW_BACKWARD, effort[cfg->planner] | FFTW_MPI_TRANSPOSED_IN));
+  QrbmCallFFTW(kin->fwd, fftw_mpi_plan_many_dft(g->nfft, g->nglob, 1, FFTW_MPI_DEFAULT_BLOCK, FFTW_MPI_DEFAULT_BLOCK, a, a, g->comm, FFTW_FORWARD, effort[cfg->planner] | tout));
+  QrbmCallFFTW(kin->bwd, fftw_mpi_plan_many_dft(g->nfft, g->nglob, 1, FFTW_MPI_DEFAULT_BLOCK, FFTW_MPI_DEFAULT_BLOCK, a, a, g->comm, FFTW_BACKWARD, effort[cfg->planner] | tin));
   PetscCall(PetscLogEventEnd(QRBM_EVENT_PLAN, 0, 0, 0, 0));
   PetscCall(WisdomExport(kin));
   PetscFunctionReturn(PETSC_SUCCESS);

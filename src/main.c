@@ -4,16 +4,30 @@
 #include <qrbm/checkpoint.h>
 #include <qrbm/ensemble.h>
 #include <qrbm/events.h>
+#include <stdio.h>
 
 static const char help[] = "qrbm: exact and random batch N-body quantum dynamics (Golse, Jin, Paul 2021).\n"
                            "Usage: mpirun -np R bin/qrbm [-options_file FILE] [-option value ...]\n\n";
+
+/* Errors raised collectively are reported once, by rank 0, and returned on every rank so that all
+   ranks clean up together (PETSc's default handler makes the other ranks sleep and exit). */
+static PetscErrorCode QrbmErrorHandler(MPI_Comm comm, int line, const char *fun, const char *file, PetscErrorCode n, PetscErrorType p, const char *mess, void *ctx)
+{
+  PetscMPIInt rank = 0;
+  (void)ctx;
+  if (p != PETSC_ERROR_INITIAL) return n;
+  if (comm != PETSC_COMM_SELF) MPI_Comm_rank(comm, &rank);
+  if (rank == 0) fprintf(stderr, "qrbm: ERROR: %s\n  [%s() at %s:%d, error code %d]\n", mess ? mess : "(no message)", fun, file, line, (int)n);
+  return n;
+}
 
 int main(int argc, char **argv)
 {
   QrbmRun       *run;
   PetscBool      help_only, stopped = PETSC_FALSE;
   PetscErrorCode ierr;
-  PetscCall(PetscInitialize(&argc, &argv, NULL, help));
+  if (PetscInitialize(&argc, &argv, NULL, help)) return 1; /* e.g. a missing -options_file */
+  PetscCall(PetscPushErrorHandler(QrbmErrorHandler, NULL));
   PetscCall(QrbmEventsRegister());
   PetscCall(PetscCalloc1(1, &run));
   ierr = QrbmConfigSetFromOptions(PETSC_COMM_WORLD, &run->cfg);

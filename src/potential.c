@@ -181,11 +181,11 @@ PetscErrorCode QrbmPotentialApply(QrbmPotential *pot, const QrbmPairWeights *W, 
   PetscFunctionBeginUser;
   PetscCall(PhaseCtxSetUp(pot, W, z, &c, &trap));
   if (g->N == 1) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(pot->nthreads)
     for (ptrdiff_t j = 0; j < rows; j++) psi[j] *= trap[first + j];
     PetscFunctionReturn(PETSC_SUCCESS);
   }
-#pragma omp parallel
+#pragma omp parallel num_threads(pot->nthreads)
   {
     const qcomplex *vec[QRBM_MAX_PARTICLES];
     qcomplex       *scratch = pot->scratch + (size_t)omp_get_thread_num() * g->N * g->N * g->Md;
@@ -245,7 +245,7 @@ PetscErrorCode QrbmPotentialEnergyLocal(QrbmPotential *pot, const QrbmPairWeight
   PetscCall(PetscCalloc1(g->Md, &zero));
   double *scratch;
   PetscCall(PetscMalloc1((size_t)pot->nthreads * g->N * g->N * g->Md, &scratch));
-#pragma omp parallel reduction(+ : acc)
+#pragma omp parallel reduction(+ : acc) num_threads(pot->nthreads)
   {
     const double *vec[QRBM_MAX_PARTICLES];
     double       *mine = scratch + (size_t)omp_get_thread_num() * g->N * g->N * g->Md;

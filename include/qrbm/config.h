@@ -49,7 +49,8 @@ typedef struct {
   PetscInt          batch_size;       /* P */
   PetscReal         rb_dt;            /* reshuffle interval Dt */
   PetscInt          rb_steps;         /* Dt / dt */
-  PetscInt          realizations, seed, ranks_per_realization;
+  PetscInt          realizations, ranks_per_realization;
+  PetscInt64        seed; /* 0..2^32-1 */
   PetscBool         record_pairings, save_realizations;
   QrbmExpectation   expectation;
   PetscReal         enumerate_limit;  /* largest number of enumerated pairing sequences */
