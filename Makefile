@@ -54,7 +54,10 @@ pytest: $(DEPS_OK) bin/qrbm bin/qrbm-compare
 	$(PY) -m pytest -q tests
 check: unit pytest
 
-bench: $(DEPS_OK) bin/qrbm
+build/bench/%: bench/%.c build/libqrbm.a | build
+	@mkdir -p build/bench
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(LDFLAGS) $^ -o $@ $(PKG_LIBS) $(LDLIBS)
+bench: $(DEPS_OK) bin/qrbm build/bench/bench_potential
 	$(PY) bench/run_bench.py
 
 install: bin/qrbm bin/qrbm-compare

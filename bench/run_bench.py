@@ -1,0 +1,239 @@
+#!/usr/bin/env python3
+"""qrbm benchmark suite (`make bench`): where the time of a Strang step goes, and how it compares.
+
+For each case (A: N=4, M=64, d=1; B: N=6, M=16, d=1; 16.7 M points, 268 MB each):
+  * bin/qrbm at 1 rank x 1 thread, 1 rank x 2 threads and 2 ranks x 1 thread, a few exact Strang
+    steps with -fftw_planner measure (wisdom in a temporary directory) and -log_view; from the
+    TimeLoop stage: time of one forward+backward FFT pair (event QrbmFFT, 2 calls per pair), of the
+    kinetic phase (QrbmKinetic) and of the potential step (QrbmPotential). A steady-state step is
+    pair + kinetic + potential (qrbm merges adjacent kinetic half-steps: n steps = n+1 pairs);
+    TimeLoop/n (which also holds the extra pair and the final observables) is shown as well.
+  * build/bench/bench_potential: QrbmPotentialApply against a naive per-point pair sum + exp
+    on the same array, and one plain memory pass (psi *= c) as the bandwidth reference.
+  * bench/numpy_step.py: the same step in NumPy (run without OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE).
+Prints one table; writes nothing into the repository. The machine has 2 cores: other jobs running
+at the same time distort every number.
+
+qrbm phases are the best of --repeat runs (per phase); the script waits (at most 60 s in all) for other
+processes to go quiet before each measurement and reports the CPU they used meanwhile.
+
+Options: --steps S (default 10), --repeat R (default 2), --cases A,B, --keep DIR (keep logs/wisdom in DIR).
+"""
+import argparse
+import os
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+QRBM = os.path.join(ROOT, "bin", "qrbm")
+BENCH_POT = os.path.join(ROOT, "build", "bench", "bench_potential")
+NUMPY_STEP = os.path.join(ROOT, "bench", "numpy_step.py")
+PY = "/usr/bin/python3"
+
+CASES = {"A": dict(particles=4, grid=64, dim=1), "B": dict(particles=6, grid=16, dim=1)}
+# (ranks, threads); threads > 1 need --bind-to none: Open MPI binds each rank to one core by default
+# for <= 2 ranks, which would put both threads of a rank on the same core.
+CONFIGS = [(1, 1), (1, 2), (2, 1)]
+DT = 0.01
+TARGET_STEP_OVER_PAIR = 1.10
+TARGET_THREAD_SPEEDUP = 1.7
+TARGET_NUMPY = 10.0
+
+MPI_ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+
+
+def cpu_jiffies():
+    """(busy, total) jiffies of the whole machine from /proc/stat."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    idle = v[3] + (v[4] if len(v) > 4 else 0)
+    return sum(v[:8]) - idle, sum(v[:8])
+
+
+def children_cpu():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+FOREIGN = []  # CPU seconds per wall second used by other processes during each measurement
+GATE = {"waited": 0.0, "budget": 60.0}
+
+
+def wait_quiet(limit=0.15):
+    """Wait (within a total budget) until other processes use less than `limit` cores."""
+    hz = os.sysconf("SC_CLK_TCK")
+    while GATE["waited"] < GATE["budget"]:
+        b0, _ = cpu_jiffies()
+        time.sleep(0.5)
+        b1, _ = cpu_jiffies()
+        GATE["waited"] += 0.5
+        if (b1 - b0) / hz / 0.5 < limit:
+            return
+
+
+def run(cmd, env=None, timeout=600):
+    wait_quiet()
+    hz = os.sysconf("SC_CLK_TCK")
+    b0, c0, w0 = cpu_jiffies()[0], children_cpu(), time.time()
+    p = subprocess.run(cmd, env=env or MPI_ENV, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       text=True, timeout=timeout)
+    if p.returncode != 0:
+        sys.stderr.write(p.stdout[-4000:])
+        raise SystemExit(f"run_bench: command failed (exit {p.returncode}): {' '.join(cmd)}")
+    foreign = ((cpu_jiffies()[0] - b0) / hz - (children_cpu() - c0)) / max(time.time() - w0, 1e-9)
+    FOREIGN.append(max(foreign, 0.0))
+    return p.stdout
+
+
+def mpirun(ranks, threads):
+    cmd = ["mpirun", "--oversubscribe", "-np", str(ranks)]
+    if threads > 1:
+        cmd += ["--bind-to", "none"]
+    return cmd
+
+
+def parse_log_view(text, stage="TimeLoop"):
+    """Stage time and {event: (count, max time)} of one stage of PETSc's -log_view table."""
+    m = re.search(r"^\s*\d+:\s+%s:\s+([0-9.eE+-]+)" % stage, text, re.M)
+    if not m:
+        raise SystemExit(f"run_bench: no stage {stage} in -log_view output")
+    stage_time = float(m.group(1))
+    sec = re.search(r"^--- Event Stage \d+: %s\s*$(.*?)(?=^--- Event Stage|^-{20,}|^={20,})" % stage, text, re.M | re.S)
+    if not sec:
+        raise SystemExit(f"run_bench: no event section for stage {stage}")
+    events = {}
+    for line in sec.group(1).splitlines():
+        f = line.split()
+        if len(f) >= 5 and f[0].startswith("Qrbm"):
+            events[f[0]] = (int(f[1]), float(f[3]))
+    return stage_time, events
+
+
+def kv(line):
+    return dict(x.split("=", 1) for x in line.split() if "=" in x)
+
+
+def qrbm_case(case, ranks, threads, steps, work):
+    c = CASES[case]
+    out = run(mpirun(ranks, threads) + [
+        QRBM, "-particles", str(c["particles"]), "-grid", str(c["grid"]), "-dim", str(c["dim"]),
+        "-t_final", repr(round(steps * DT, 10)), "-dt", repr(DT), "-output_interval", "1000", "-quiet",
+        "-threads", str(threads), "-fftw_planner", "measure", "-fftw_wisdom", os.path.join(work, "wisdom"),
+        "-output", os.path.join(work, f"{case}.np{ranks}.t{threads}.h5"), "-log_view"])
+    with open(os.path.join(work, f"{case}.np{ranks}.t{threads}.log"), "w") as f:
+        f.write(out)
+    loop, ev = parse_log_view(out)
+    for name in ("QrbmFFT", "QrbmKinetic", "QrbmPotential"):
+        if name not in ev:
+            raise SystemExit(f"run_bench: event {name} missing from the TimeLoop stage")
+    nfft, tfft = ev["QrbmFFT"]
+    pair = 2 * tfft / nfft
+    kin = ev["QrbmKinetic"][1] / ev["QrbmKinetic"][0]
+    pot = ev["QrbmPotential"][1] / ev["QrbmPotential"][0]
+    return dict(pair=pair, kin=kin, pot=pot, step=pair + kin + pot, loop=loop / steps,
+                other=(loop - sum(t for _, t in ev.values())) / steps)
+
+
+def loadavg():
+    try:
+        with open("/proc/loadavg") as f:
+            return float(f.read().split()[0])
+    except OSError:
+        return float("nan")
+
+
+def main():
+    ap = argparse.ArgumentParser(description="qrbm benchmark suite")
+    ap.add_argument("--steps", type=int, default=10)
+    ap.add_argument("--cases", default="A,B")
+    ap.add_argument("--repeat", type=int, default=2, help="runs of each qrbm configuration (best of, per phase)")
+    ap.add_argument("--keep", help="directory for logs, wisdom and outputs (default: a temporary one)")
+    a = ap.parse_args()
+    cases = a.cases.split(",")
+    for exe in (QRBM, BENCH_POT):
+        if not os.access(exe, os.X_OK):
+            raise SystemExit(f"run_bench: {exe} missing: run `make bench`")
+    t_start = time.time()
+    load0 = loadavg()
+    tmp = None
+    if a.keep:
+        os.makedirs(a.keep, exist_ok=True)
+        work = a.keep
+    else:
+        tmp = tempfile.TemporaryDirectory(prefix="qrbm-bench-")
+        work = tmp.name
+
+    res = {}
+    for case in cases:
+        c = CASES[case]
+        r = res[case] = {}
+        n0 = len(FOREIGN)
+        print(f"[bench] case {case}: N={c['particles']} M={c['grid']} d={c['dim']}", flush=True)
+        for ranks, threads in CONFIGS:
+            runs = [qrbm_case(case, ranks, threads, a.steps, work) for _ in range(a.repeat)]
+            best = {k: min(x[k] for x in runs) for k in runs[0]}  # best of the repeats, per phase
+            best["step"] = best["pair"] + best["kin"] + best["pot"]
+            r[(ranks, threads)] = best
+            print(f"[bench]   qrbm {ranks} rank(s) x {threads} thread(s): step {best['step']:.4f} s "
+                  f"(runs: {', '.join('%.4f' % x['step'] for x in runs)})", flush=True)
+        line = run(mpirun(1, 1) + [BENCH_POT, "-particles", str(c["particles"]), "-grid", str(c["grid"]),
+                                    "-dim", str(c["dim"]), "-dt", repr(DT), "-reps", "3", "-threads", "1"])
+        r["pot"] = kv([ln for ln in line.splitlines() if ln.startswith("bench_potential")][0])
+        print(f"[bench]   potential micro-benchmark: hoisted {float(r['pot']['hoisted_s']):.4f} s, naive {float(r['pot']['naive_s']):.4f} s", flush=True)
+        env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+        line = run([PY, NUMPY_STEP, "--particles", str(c["particles"]), "--grid", str(c["grid"]), "--dim", str(c["dim"]),
+                    "--dt", repr(DT), "--steps", "2"], env=env)
+        r["numpy"] = kv([ln for ln in line.splitlines() if ln.startswith("numpy_step")][0])
+        print(f"[bench]   numpy step {float(r['numpy']['step_s']):.3f} s", flush=True)
+        r["foreign"] = max(FOREIGN[n0:])
+    load1 = loadavg()
+
+    def ok(v, target, ge):
+        return "ok" if (v >= target if ge else v <= target) else "MISS"
+
+    rows = []  # (label, [values per case], fmt, (target, ge) or None)
+    for ranks, threads in CONFIGS:
+        tag = f"{ranks}r x {threads}t"
+        rows.append((f"[{tag}] FFT pair (fwd+bwd) [s]", [res[k][(ranks, threads)]["pair"] for k in cases], "{:.4f}", None))
+        rows.append((f"[{tag}] kinetic phase [s]", [res[k][(ranks, threads)]["kin"] for k in cases], "{:.4f}", None))
+        rows.append((f"[{tag}] potential step [s]", [res[k][(ranks, threads)]["pot"] for k in cases], "{:.4f}", None))
+        rows.append((f"[{tag}] step = pair+kin+pot [s]", [res[k][(ranks, threads)]["step"] for k in cases], "{:.4f}", None))
+        rows.append((f"[{tag}] TimeLoop / steps [s]", [res[k][(ranks, threads)]["loop"] for k in cases], "{:.4f}", None))
+        rows.append((f"[{tag}] step / FFT pair", [res[k][(ranks, threads)]["step"] / res[k][(ranks, threads)]["pair"] for k in cases],
+                     "{:.3f}", (TARGET_STEP_OVER_PAIR, False) if (ranks, threads) == (1, 1) else None))
+    rows.append(("speed-up 1r x 2t vs 1r x 1t (step)", [res[k][(1, 1)]["step"] / res[k][(1, 2)]["step"] for k in cases], "{:.3f}", (TARGET_THREAD_SPEEDUP, True)))
+    rows.append(("speed-up 2r x 1t vs 1r x 1t (step)", [res[k][(1, 1)]["step"] / res[k][(2, 1)]["step"] for k in cases], "{:.3f}", None))
+    rows.append(("potential: hoisted QrbmPotentialApply [s]", [float(res[k]["pot"]["hoisted_s"]) for k in cases], "{:.4f}", None))
+    rows.append(("potential: naive per-point sum+exp [s]", [float(res[k]["pot"]["naive_s"]) for k in cases], "{:.4f}", None))
+    rows.append(("potential: hoisted / naive time", [float(res[k]["pot"]["hoisted_s"]) / float(res[k]["pot"]["naive_s"]) for k in cases], "{:.4f}", None))
+    rows.append(("potential: naive / hoisted (speed-up)", [float(res[k]["pot"]["ratio_naive_over_hoisted"]) for k in cases], "{:.2f}", None))
+    rows.append(("potential: |hoisted-naive| / max|psi|", [float(res[k]["pot"]["max_rel_diff"]) for k in cases], "{:.1e}", None))
+    rows.append(("one memory pass psi *= c (1t) [s]", [float(res[k]["pot"]["mempass_s"]) for k in cases], "{:.4f}", None))
+    rows.append(("NumPy step (1 core) [s]", [float(res[k]["numpy"]["step_s"]) for k in cases], "{:.3f}", None))
+    rows.append(("other jobs' CPU during runs (cores, max)", [res[k]["foreign"] for k in cases], "{:.2f}", None))
+    rows.append(("NumPy step / qrbm step (1r x 1t)", [float(res[k]["numpy"]["step_s"]) / res[k][(1, 1)]["step"] for k in cases], "{:.2f}", (TARGET_NUMPY, True)))
+
+    width = max(len(r[0]) for r in rows) + 2
+    head = "".join(f"{k + ': N=%d M=%d d=%d' % (CASES[k]['particles'], CASES[k]['grid'], CASES[k]['dim']):>20}" for k in cases)
+    print()
+    print(f"qrbm benchmark: {a.steps} Strang steps (exact interaction, dt {DT}), -fftw_planner measure, 16.7 M points per case")
+    print(f"{'':{width}}{head}   target")
+    for label, vals, fmt, tgt in rows:
+        line = f"{label:{width}}" + "".join(f"{fmt.format(v):>20}" for v in vals)
+        if tgt:
+            line += f"   {'>=' if tgt[1] else '<='} {tgt[0]:g}  " + " ".join(ok(v, tgt[0], tgt[1]) for v in vals)
+        print(line)
+    print(f"load average {load0:.2f} before, {load1:.2f} after; waited {GATE['waited']:.0f} s for a quiet machine; total {time.time() - t_start:.0f} s")
+    if max(res[k]["foreign"] for k in cases) > 0.2:
+        print("WARNING: other processes used CPU during the measurements (2-core machine): the numbers are distorted; rerun on a quiet machine")
+    if tmp:
+        tmp.cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
