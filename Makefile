@@ -8,7 +8,7 @@ DEPS_OK  := .deps-ok
 
 CFLAGS   ?= -O3 -march=native -g
 CFLAGS   += -std=c11 -Wall -Wextra -Werror -fopenmp -fcx-limited-range -Iinclude
-LDLIBS   := -lfftw3_mpi -lfftw3_omp -lfftw3 -lm
+LDLIBS   := -lfftw3_mpi -lfftw3_omp -lfftw3 -llapack -lblas -lm
 ifeq ($(SANITIZE),1)
   CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -O1
   LDFLAGS += -fsanitize=address,undefined

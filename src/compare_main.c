@@ -1,9 +1,254 @@
-/* qrbm-compare REF.h5 RB.h5: distance between the reduced density matrices of two runs. */
-#include <qrbm/config.h>
+/* qrbm-compare REF.h5 RB.h5 [-output ERR.h5] [-table FILE]: errors of a random batch run against
+   a reference run at their common RDM output times (distances between the one-particle reduced
+   density matrices, observable errors, the bound of Theorem 2.1). File reading and writing only;
+   the computation is QrbmErrorTableCompute. Schemas: docs/errors.md. Serial (one MPI rank).
+   Exit code 0 on success, 1 on any error; ERR.h5 is written as ERR.h5.part and renamed, so a
+   failed comparison leaves no output file behind. */
+#include <qrbm/kinetic.h>
+#include <qrbm/metrics.h>
+#include <math.h>
+#include <stdio.h>
+#include <unistd.h>
+
+static const char help[] = "qrbm-compare: errors of a random batch run against a reference run.\n"
+                           "Usage: bin/qrbm-compare REF.h5 RB.h5 [-output ERR.h5] [-table FILE]\n"
+                           "  REF.h5, RB.h5: qrbm output files with /rdm (same -dim, -grid, -box, -hbar)\n"
+                           "  -output ERR.h5: error file, group /error (default qrbm-error.h5)\n"
+                           "  -table FILE: also write the plain-text table (printed to stdout) to FILE\n\n";
+
+/* What one run file holds: grid attributes and the arrays behind its QrbmRunSeries. */
+typedef struct {
+  const char   *path;
+  hid_t         file;
+  double        dim, grid, box, hbar, particles, strength, width, rb_dt;
+  char          potential[64];
+  double       *time, *counts, *obs_time, *obs[QRBM_ERROR_NOBS], *obs_stderr[QRBM_ERROR_NOBS];
+  qcomplex     *R1, *batches;
+  QrbmRunSeries s;
+} RunFile;
+
+static PetscErrorCode ReadAttributes(hid_t f, RunFile *r)
+{
+  PetscFunctionBeginUser;
+  PetscCall(QrbmH5ReadAttrReal(f, r->path, "dim", &r->dim));
+  PetscCall(QrbmH5ReadAttrReal(f, r->path, "grid", &r->grid));
+  PetscCall(QrbmH5ReadAttrReal(f, r->path, "box", &r->box));
+  PetscCall(QrbmH5ReadAttrReal(f, r->path, "hbar", &r->hbar));
+  PetscCall(QrbmH5ReadAttrReal(f, r->path, "particles", &r->particles));
+  PetscCall(QrbmH5ReadAttrString(f, r->path, "potential", r->potential, sizeof(r->potential)));
+  PetscCall(QrbmH5ReadAttrReal(f, r->path, "potential_strength", &r->strength));
+  PetscCall(QrbmH5ReadAttrReal(f, r->path, "potential_width", &r->width));
+  PetscCall(QrbmH5ReadAttrReal(f, r->path, "rb_dt", &r->rb_dt));
+  PetscCheck(r->dim >= 1 && r->dim <= QRBM_MAX_DIM && r->grid >= 2 && r->box > 0 && r->hbar > 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+             "%s: attributes dim = %g, grid = %g, box = %g, hbar = %g are not a valid grid", r->path, r->dim, r->grid, r->box, r->hbar);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Complex array of shape (T, Md, Md) (K = 0) or (T, K, Md, Md); the trailing Md x Md may be split
+   into more axes. */
+static PetscErrorCode ReadMatrices(hid_t f, const RunFile *r, const char *path, PetscInt T, PetscInt K, ptrdiff_t Md, qcomplex **v)
+{
+  const int     nlead   = K ? 2 : 1;
+  const hsize_t lead[2] = {(hsize_t)T, (hsize_t)K};
+  hsize_t       dims[QRBM_H5_MAX_RANK], have = 1;
+  int           rank;
+  char          groups[64] = "";
+  PetscFunctionBeginUser;
+  PetscCall(QrbmH5ReadComplex(f, r->path, path, &rank, dims, v));
+  for (int i = 0; i < rank; i++) have *= dims[i];
+  PetscBool ok = rank > nlead && have == (hsize_t)T * (K ? (hsize_t)K : 1) * (hsize_t)(Md * Md) ? PETSC_TRUE : PETSC_FALSE;
+  for (int i = 0; ok && i < nlead; i++) ok = dims[i] == lead[i] ? PETSC_TRUE : PETSC_FALSE;
+  if (K) PetscCall(PetscSNPrintf(groups, sizeof(groups), " x %" PetscInt_FMT " (/rdm/batch_counts)", K));
+  PetscCheck(ok, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: %s has %d dimensions and %llu elements, expected %" PetscInt_FMT " (/rdm/time)%s x %td x %td (Md = grid^dim)", r->path, path, rank,
+             (unsigned long long)have, T, groups, Md, Md);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode ReadVector(hid_t f, const RunFile *r, const char *path, PetscBool required, PetscInt *n, double **v)
+{
+  hsize_t   dims[QRBM_H5_MAX_RANK];
+  int       rank;
+  PetscBool exists;
+  PetscFunctionBeginUser;
+  *v = NULL;
+  PetscCall(QrbmH5Exists(f, path, &exists));
+  if (!exists && !required) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(QrbmH5ReadReal(f, r->path, path, &rank, dims, v));
+  PetscCheck(rank == 1 && (*n < 0 || (PetscInt)dims[0] == *n), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: %s must be one-dimensional with %" PetscInt_FMT " entries", r->path, path, *n);
+  *n = (PetscInt)dims[0];
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* /rdm (time, R1, optional R1_batches with batch_counts) and /observables (time, x2, p2, energy,
+   optional *_stderr); fills r->s. */
+static PetscErrorCode ReadSeries(hid_t f, RunFile *r, ptrdiff_t Md)
+{
+  char          name[64];
+  PetscInt      nt = -1, nobs = -1, K = -1;
+  PetscBool     has_batches;
+  QrbmRunSeries *s = &r->s;
+  PetscFunctionBeginUser;
+  PetscCall(ReadVector(f, r, "/rdm/time", PETSC_TRUE, &nt, &r->time));
+  PetscCall(ReadMatrices(f, r, "/rdm/R1", nt, 0, Md, &r->R1));
+  PetscCall(QrbmH5Exists(f, "/rdm/R1_batches", &has_batches));
+  if (has_batches) {
+    PetscCall(ReadVector(f, r, "/rdm/batch_counts", PETSC_TRUE, &K, &r->counts));
+    PetscCall(ReadMatrices(f, r, "/rdm/R1_batches", nt, K, Md, &r->batches));
+  }
+  PetscCall(ReadVector(f, r, "/observables/time", PETSC_TRUE, &nobs, &r->obs_time));
+  for (int o = 0; o < QRBM_ERROR_NOBS; o++) {
+    PetscCall(PetscSNPrintf(name, sizeof(name), "/observables/%s", QrbmErrorObservables[o]));
+    PetscCall(ReadVector(f, r, name, PETSC_TRUE, &nobs, &r->obs[o]));
+    PetscCall(PetscSNPrintf(name, sizeof(name), "/observables/%s_stderr", QrbmErrorObservables[o]));
+    PetscCall(ReadVector(f, r, name, PETSC_FALSE, &nobs, &r->obs_stderr[o]));
+    s->obs[o] = r->obs[o]; s->obs_stderr[o] = r->obs_stderr[o];
+  }
+  s->name = r->path; s->nt = nt; s->time = r->time; s->R1 = r->R1;
+  s->nbatch = has_batches ? K : 0; s->batches = r->batches; s->counts = r->counts;
+  s->nobs = nobs; s->obs_time = r->obs_time;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Opens the file and reads its attributes; the arrays follow once the grids are known to agree. */
+static PetscErrorCode RunFileOpen(const char *path, RunFile *r)
+{
+  PetscFunctionBeginUser;
+  r->path = path;
+  r->file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+  PetscCheck(r->file >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot open %s (missing, unreadable or not an HDF5 file)", path);
+  PetscCall(ReadAttributes(r->file, r));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode RunFileClose(RunFile *r)
+{
+  PetscFunctionBeginUser;
+  if (r->file > 0) QrbmCallH5(H5Fclose(r->file));
+  r->file = 0;
+  PetscCall(PetscFree(r->time));
+  PetscCall(PetscFree(r->R1));
+  PetscCall(PetscFree(r->batches));
+  PetscCall(PetscFree(r->counts));
+  PetscCall(PetscFree(r->obs_time));
+  for (int o = 0; o < QRBM_ERROR_NOBS; o++) {
+    PetscCall(PetscFree(r->obs[o]));
+    PetscCall(PetscFree(r->obs_stderr[o]));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Both runs must live on the same one-particle grid. */
+static PetscErrorCode CheckSameGrid(const RunFile *a, const RunFile *b)
+{
+  const char  *names[] = {"dim", "grid", "box", "hbar"};
+  const double va[]    = {a->dim, a->grid, a->box, a->hbar}, vb[] = {b->dim, b->grid, b->box, b->hbar};
+  PetscFunctionBeginUser;
+  for (int i = 0; i < 4; i++)
+    PetscCheck(fabs(va[i] - vb[i]) <= 1e-12 * fabs(va[i]), PETSC_COMM_SELF, PETSC_ERR_ARG_INCOMP,
+               "%s and %s are on different grids: attribute '%s' is %g in %s but %g in %s (compare runs with the same -dim, -grid, -box, -hbar)", a->path, b->path, names[i], va[i], a->path, vb[i], b->path);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The run configuration the metrics need: grid, hbar, Dt and the pair potential of the RB run. */
+static PetscErrorCode MakeConfig(const RunFile *r, QrbmConfig *cfg)
+{
+  PetscInt  kind = -1;
+  PetscBool match;
+  PetscFunctionBeginUser;
+  PetscCall(PetscMemzero(cfg, sizeof(*cfg)));
+  for (PetscInt k = 0; k <= QRBM_POT_COSINE; k++) {
+    PetscCall(PetscStrcmp(r->potential, QrbmPotentialNames[k], &match));
+    if (match) kind = k;
+  }
+  PetscCheck(kind >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: attribute 'potential' = '%s' is not one of none, gaussian, softcoulomb, cosine", r->path, r->potential);
+  cfg->dim = (PetscInt)r->dim; cfg->particles = (PetscInt)r->particles; cfg->grid = (PetscInt)r->grid;
+  cfg->box = r->box; cfg->hbar = r->hbar; cfg->rb_dt = r->rb_dt;
+  cfg->potential = (QrbmPotentialKind)kind; cfg->strength = r->strength; cfg->width = r->width;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode WriteErrorFile(const char *out, const char *refpath, const char *rbpath, const QrbmErrorTable *tab)
+{
+  char           part[PETSC_MAX_PATH_LEN + 8];
+  hid_t          f;
+  PetscErrorCode ierr;
+  herr_t         closed;
+  PetscFunctionBeginUser;
+  PetscCall(PetscSNPrintf(part, sizeof(part), "%s.part", out));
+  f = H5Fcreate(part, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  PetscCheck(f >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "-output %s: cannot create %s (directory missing or not writable?)", out, part);
+  ierr = QrbmH5WriteAttrString(f, "reference", refpath);
+  if (!ierr) ierr = QrbmH5WriteAttrString(f, "random_batch", rbpath);
+  if (!ierr) ierr = QrbmErrorTableWrite(tab, f, H5P_DEFAULT, PETSC_TRUE);
+  closed = H5Fclose(f);
+  if (ierr || closed < 0) unlink(part);
+  PetscCall(ierr);
+  PetscCheck(closed >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "-output %s: could not close %s", out, part);
+  PetscCheck(rename(part, out) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "-output %s: could not rename %s to %s", out, part, out);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode Compare(const char *refpath, const char *rbpath, const char *out, const char *table)
+{
+  RunFile        ref = {0}, rb = {0};
+  QrbmConfig     cfg;
+  QrbmGrid       g;
+  QrbmErrorTable tab;
+  FILE          *fp;
+  PetscFunctionBeginUser;
+  PetscCall(RunFileOpen(refpath, &ref));
+  PetscCall(RunFileOpen(rbpath, &rb));
+  PetscCall(CheckSameGrid(&ref, &rb));
+  PetscCall(ReadSeries(ref.file, &ref, (ptrdiff_t)pow(ref.grid, ref.dim)));
+  PetscCall(ReadSeries(rb.file, &rb, (ptrdiff_t)pow(rb.grid, rb.dim)));
+  PetscCall(MakeConfig(&rb, &cfg));
+  PetscCall(QrbmFFTInitialize(1));
+  PetscCall(QrbmGridCreate(PETSC_COMM_SELF, &cfg, &g));
+  PetscCall(QrbmErrorTableCompute(&g, &cfg, &ref.s, &rb.s, &tab));
+  PetscCall(WriteErrorFile(out, refpath, rbpath, &tab));
+  PetscCall(QrbmErrorTableView(PETSC_COMM_SELF, &tab, PETSC_STDOUT));
+  if (table[0]) {
+    PetscCall(PetscFOpen(PETSC_COMM_SELF, table, "w", &fp));
+    PetscCall(QrbmErrorTableView(PETSC_COMM_SELF, &tab, fp));
+    PetscCall(PetscFClose(PETSC_COMM_SELF, fp));
+  }
+  PetscCall(QrbmErrorTableDestroy(&tab));
+  PetscCall(QrbmGridDestroy(&g));
+  PetscCall(RunFileClose(&ref));
+  PetscCall(RunFileClose(&rb));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Options first (so that -help lists them), then the two positional file names, which must come
+   first on the command line (PETSc skips arguments that are not options). */
+static PetscErrorCode ParseArgs(int argc, char **argv, char *out, size_t nout, char *table, size_t ntable, PetscBool *help_only)
+{
+  PetscMPIInt size;
+  PetscFunctionBeginUser;
+  PetscCall(PetscStrncpy(out, "qrbm-error.h5", nout));
+  table[0] = '\0';
+  PetscOptionsBegin(PETSC_COMM_WORLD, NULL, "qrbm-compare options", NULL);
+  PetscCall(PetscOptionsString("-output", "error file (HDF5, group /error)", "", out, out, nout, NULL));
+  PetscCall(PetscOptionsString("-table", "also write the plain-text table to this file", "", table, table, ntable, NULL));
+  PetscOptionsEnd();
+  PetscCall(PetscOptionsHasHelp(NULL, help_only));
+  if (*help_only) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(QrbmConfigCheckAllUsed(PETSC_COMM_WORLD));
+  PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
+  PetscCheck(size == 1, PETSC_COMM_WORLD, PETSC_ERR_ARG_WRONG, "qrbm-compare is serial: run it on one MPI rank, not %d", size);
+  PetscCheck(argc >= 3 && argv[1][0] != '-' && argv[2][0] != '-' && (argc == 3 || argv[3][0] == '-'), PETSC_COMM_WORLD, PETSC_ERR_ARG_WRONG, "usage: qrbm-compare REF.h5 RB.h5 [-output ERR.h5] [-table FILE] (exactly two run files, first)");
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
 
 int main(int argc, char **argv)
 {
-  PetscCall(PetscInitialize(&argc, &argv, NULL, "qrbm-compare REF.h5 RB.h5\n"));
+  char           out[PETSC_MAX_PATH_LEN], table[PETSC_MAX_PATH_LEN];
+  PetscBool      help_only = PETSC_FALSE;
+  PetscErrorCode ierr;
+  PetscCall(PetscInitialize(&argc, &argv, NULL, help));
+  H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* our messages replace HDF5's stack dumps */
+  ierr = ParseArgs(argc, argv, out, sizeof(out), table, sizeof(table), &help_only);
+  if (!ierr && !help_only) ierr = Compare(argv[1], argv[2], out, table);
   PetscCall(PetscFinalize());
-  return 0;
+  return ierr ? 1 : 0;
 }
