@@ -221,13 +221,34 @@ static PetscErrorCode WriteEnsemble(QrbmRun *r, hid_t f, hid_t dxpl)
   PetscFunctionBeginUser;
   PetscCall(PetscMalloc2(R, &done, r->ntimes, &ts));
   PetscCall(PetscArraycpy(done, r->done, R));
+  char ref_done = (char)r->ref_done;
   for (PetscInt q = 0; q < r->round; q++)
-    for (PetscInt c = 0; c < G; c++)
-      if (r->round_item[q * G + c] >= 0) done[r->items[r->round_item[q * G + c]].k] = 1;
+    for (PetscInt c = 0; c < G; c++) {
+      const PetscInt it = r->round_item[q * G + c];
+      if (it < 0) continue;
+      if (r->items[it].k < 0) ref_done = 1;
+      else done[r->items[it].k] = 1;
+    }
   for (PetscInt i = 0; i < r->ntimes; i++) ts[i] = r->tsteps[i];
   PetscCall(Create(f, "/done", H5T_NATIVE_CHAR, (hsize_t)R, 0, &d));
   PetscCall(Block(d, H5T_NATIVE_CHAR, dxpl, PETSC_TRUE, 0, 0, (hsize_t)R, done, r->ec.wrank == 0));
   QrbmCallH5(H5Dclose(d));
+  if (r->ref_rows) { /* the finished exact reference of -reference exact */
+    PetscCall(Create(f, "/reference_done", H5T_NATIVE_CHAR, 1, 0, &d));
+    PetscCall(Block(d, H5T_NATIVE_CHAR, dxpl, PETSC_TRUE, 0, 0, 1, &ref_done, r->ec.wrank == 0));
+    QrbmCallH5(H5Dclose(d));
+    PetscCall(Create(f, "/reference_rows", H5T_NATIVE_DOUBLE, (hsize_t)len, 0, &d));
+    PetscCall(Block(d, H5T_NATIVE_DOUBLE, dxpl, PETSC_TRUE, 0, 0, (hsize_t)len, r->ref_rows, r->ref_held));
+    QrbmCallH5(H5Dclose(d));
+  }
+  if (r->nbatch) { /* jackknife sums */
+    PetscCall(Create(f, "/slots_bcount", H5T_NATIVE_DOUBLE, (hsize_t)G, (hsize_t)r->nbatch, &d));
+    PetscCall(Block(d, H5T_NATIVE_DOUBLE, dxpl, PETSC_TRUE, (hsize_t)r->ec.color, 0, (hsize_t)r->nbatch, r->bcount, groot));
+    QrbmCallH5(H5Dclose(d));
+    PetscCall(Create(f, "/slots_bsum", H5T_NATIVE_DOUBLE, (hsize_t)G, (hsize_t)(r->nbatch * len), &d));
+    PetscCall(Block(d, H5T_NATIVE_DOUBLE, dxpl, PETSC_TRUE, (hsize_t)r->ec.color, 0, (hsize_t)(r->nbatch * len), r->bsum, groot));
+    QrbmCallH5(H5Dclose(d));
+  }
   PetscCall(Create(f, "/tsteps", H5T_NATIVE_LLONG, (hsize_t)r->ntimes, 0, &d));
   PetscCall(Block(d, H5T_NATIVE_LLONG, dxpl, PETSC_TRUE, 0, 0, (hsize_t)r->ntimes, ts, r->ec.wrank == 0));
   QrbmCallH5(H5Dclose(d));
@@ -432,12 +453,23 @@ PetscErrorCode QrbmCheckpointRead(QrbmRun *r)
   PetscCall(Block(d, H5T_NATIVE_LLONG, H5P_DEFAULT, PETSC_FALSE, 0, 0, n3, meta, PETSC_TRUE));
   QrbmCallH5(H5Dclose(d));
   /* resumed items first, then every realisation neither done nor saved, in index order */
-  PetscCall(PetscCalloc1(R, &r->items));
+  PetscCall(PetscCalloc1(R + 1, &r->items));
   r->nitems = 0;
+  PetscBool ref_saved = PETSC_FALSE;
   for (PetscInt j = 0; j < nsaved; j++) {
-    PetscCheck(meta[3 * j] >= 0 && meta[3 * j] < R && !r->done[meta[3 * j]] && meta[3 * j + 1] >= 0, PETSC_COMM_WORLD, PETSC_ERR_FILE_UNEXPECTED, "-restart %s: item %" PetscInt_FMT " is inconsistent: corrupt checkpoint", c->restart, j);
+    const PetscBool ref = meta[3 * j] == -1 && c->reference == QRBM_REFERENCE_EXACT;
+    PetscCheck(ref || (meta[3 * j] >= 0 && meta[3 * j] < R && !r->done[meta[3 * j]] && meta[3 * j + 1] >= 0), PETSC_COMM_WORLD, PETSC_ERR_FILE_UNEXPECTED, "-restart %s: item %" PetscInt_FMT " is inconsistent: corrupt checkpoint", c->restart, j);
     r->items[r->nitems++] = (QrbmItem){(PetscInt)meta[3 * j], (PetscInt)meta[3 * j + 1], meta[3 * j + 2] ? PETSC_TRUE : PETSC_FALSE, PETSC_TRUE, NULL, NULL};
-    r->done[meta[3 * j]] = 2; /* in progress */
+    if (ref) ref_saved = PETSC_TRUE;
+    else r->done[meta[3 * j]] = 2; /* in progress */
+  }
+  if (c->reference == QRBM_REFERENCE_EXACT) {
+    char flag = 0;
+    PetscCall(OpenDataset(f, c->restart, "/reference_done", 1, &d));
+    PetscCall(Block(d, H5T_NATIVE_CHAR, H5P_DEFAULT, PETSC_FALSE, 0, 0, 1, &flag, PETSC_TRUE));
+    QrbmCallH5(H5Dclose(d));
+    r->ref_done = flag ? PETSC_TRUE : PETSC_FALSE;
+    if (!r->ref_done && !ref_saved) r->items[r->nitems++] = (QrbmItem){-1, 0, PETSC_FALSE, PETSC_FALSE, NULL, NULL};
   }
   for (PetscInt k = 0; k < R; k++) {
     if (!r->done[k]) r->items[r->nitems++] = (QrbmItem){k, 0, PETSC_FALSE, PETSC_FALSE, NULL, NULL};
@@ -458,6 +490,39 @@ PetscErrorCode QrbmCheckpointRead(QrbmRun *r)
   }
   QrbmCallH5(H5Fclose(f));
   r->restarted = PETSC_TRUE;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Jackknife sums (slot s adds to group s mod G) and the finished exact reference (group 0 root). */
+static PetscErrorCode LoadExtras(QrbmRun *r, hid_t f, hsize_t nslots)
+{
+  const QrbmConfig *c = &r->cfg;
+  const PetscInt    len = r->ntimes * r->rec.len, K = r->nbatch;
+  hid_t             d, dc;
+  double           *cnt, *sum;
+  PetscFunctionBeginUser;
+  if (r->ref_done) {
+    const PetscBool holder = r->ec.color == 0 && r->grid.rank == 0;
+    PetscCall(OpenDataset(f, c->restart, "/reference_rows", (hsize_t)len, &d));
+    PetscCall(Block(d, H5T_NATIVE_DOUBLE, H5P_DEFAULT, PETSC_FALSE, 0, 0, (hsize_t)len, r->ref_rows, holder));
+    QrbmCallH5(H5Dclose(d));
+    r->ref_held = holder;
+  }
+  if (!K) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(PetscMalloc2(K, &cnt, K * len, &sum));
+  PetscCall(OpenDataset(f, c->restart, "/slots_bcount", nslots, &dc));
+  PetscCall(OpenDataset(f, c->restart, "/slots_bsum", nslots, &d));
+  for (hsize_t s = 0; s < nslots; s++) {
+    const PetscBool mine = (PetscInt)(s % (hsize_t)r->ec.ngroups) == r->ec.color && r->grid.rank == 0;
+    PetscCall(Block(dc, H5T_NATIVE_DOUBLE, H5P_DEFAULT, PETSC_FALSE, s, 0, (hsize_t)K, cnt, mine));
+    PetscCall(Block(d, H5T_NATIVE_DOUBLE, H5P_DEFAULT, PETSC_FALSE, s, 0, (hsize_t)(K * len), sum, mine));
+    if (!mine) continue;
+    for (PetscInt b = 0; b < K; b++) r->bcount[b] += cnt[b];
+    for (PetscInt j = 0; j < K * len; j++) r->bsum[j] += sum[j];
+  }
+  QrbmCallH5(H5Dclose(dc));
+  QrbmCallH5(H5Dclose(d));
+  PetscCall(PetscFree2(cnt, sum));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -512,6 +577,7 @@ PetscErrorCode QrbmCheckpointLoad(QrbmRun *r)
   QrbmCallH5(H5Dclose(dn));
   QrbmCallH5(H5Dclose(dmean));
   QrbmCallH5(H5Dclose(dm2));
+  PetscCall(LoadExtras(r, f, nslots));
   PetscCall(PetscFree3(buf, mean, m2));
   QrbmCallH5(H5Tclose(ctype));
   QrbmCallH5(H5Fclose(f));

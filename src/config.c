@@ -10,6 +10,7 @@ const char *const QrbmPotentialNames[] = {"none", "gaussian", "softcoulomb", "co
 const char *const QrbmInitNames[]      = {"coherent", "symmetrized", "ground", "QrbmInitKind", "QRBM_INIT_", NULL};
 const char *const QrbmPlannerNames[]   = {"estimate", "measure", "patient", "QrbmPlanner", "QRBM_PLAN_", NULL};
 const char *const QrbmMethodNames[]    = {"exact", "rbm", "QrbmMethod", "QRBM_METHOD_", NULL};
+const char *const QrbmReferenceNames[] = {"none", "exact", "QrbmReference", "QRBM_REFERENCE_", NULL};
 const char *const QrbmExpectationNames[] = {"sample", "enumerate", "QrbmExpectation", "QRBM_EXPECT_", NULL};
 
 static PetscErrorCode SetDefaults(QrbmConfig *c)
@@ -28,6 +29,7 @@ static PetscErrorCode SetDefaults(QrbmConfig *c)
   c->method = QRBM_METHOD_EXACT; c->batch_size = 2; c->rb_dt = 0; c->realizations = 1; c->seed = 1;
   c->expectation = QRBM_EXPECT_SAMPLE; c->enumerate_limit = 1e5;
   c->checkpoint_keep = 1;
+  c->rdm_interval = 0; c->rdm_batches = 8; c->rdm_max_mb = 1024; c->reference = QRBM_REFERENCE_NONE;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -119,6 +121,10 @@ static PetscErrorCode ParseOptions(MPI_Comm comm, QrbmConfig *c, PetscInt *nq, P
   OPT(PetscOptionsString("-restart", "continue the run saved in this checkpoint file", "", c->restart, c->restart, sizeof(c->restart), NULL), "-restart");
   OPT(PetscOptionsReal("-max_walltime", "checkpoint and exit 75 before this many wall seconds, 0 = no limit [s]", "", c->max_walltime, &c->max_walltime, NULL), "-max_walltime");
   OPT(PetscOptionsReal("-checkpoint_test_delay", "TEST ONLY: sleep this long inside every checkpoint write [s]", "", c->checkpoint_test_delay, &c->checkpoint_test_delay, NULL), "-checkpoint_test_delay");
+  OPT(PetscOptionsInt("-rdm_interval", "one-particle reduced density matrix R_1 every so many output times, 0 = never", "", c->rdm_interval, &c->rdm_interval, NULL), "-rdm_interval");
+  OPT(PetscOptionsInt("-rdm_batches", "realisation groups K for jackknife errors of R_1 distances [2..]", "", c->rdm_batches, &c->rdm_batches, NULL), "-rdm_batches");
+  OPT(PetscOptionsReal("-rdm_max_mb", "largest R_1 (M^d x M^d complex) accepted [MiB]", "", c->rdm_max_mb, &c->rdm_max_mb, NULL), "-rdm_max_mb");
+  OPT(PetscOptionsEnum("-reference", "also run the exact dynamics as reference for the RB error (/error)", "", QrbmReferenceNames, (PetscEnum)c->reference, (PetscEnum *)&c->reference, NULL), "-reference");
   PetscOptionsEnd();
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -166,6 +172,21 @@ static PetscErrorCode CheckCheckpoints(MPI_Comm comm, QrbmConfig *c)
     PetscCheck(fabs(steps - round(steps)) < 1e-9 * steps && round(steps) >= 1, comm, PETSC_ERR_ARG_WRONG, "-checkpoint_interval %s: must be a whole number >= 1 of steps (dt = %g)", c->checkpoint_interval, (double)c->dt);
     c->ckpt_steps = (PetscInt)round(steps);
   }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode CheckRdm(MPI_Comm comm, QrbmConfig *c)
+{
+  const double md = pow((double)c->grid, (double)c->dim), mb = 16.0 * md * md / 1048576.0;
+  PetscFunctionBeginUser;
+  PetscCheck(c->rdm_interval >= 0, comm, PETSC_ERR_ARG_OUTOFRANGE, "-rdm_interval %" PetscInt_FMT ": must be >= 0 output times (0 = never)", c->rdm_interval);
+  PetscCheck(c->rdm_batches >= 2, comm, PETSC_ERR_ARG_OUTOFRANGE, "-rdm_batches %" PetscInt_FMT ": must be >= 2", c->rdm_batches);
+  PetscCheck(c->rdm_interval == 0 || mb <= c->rdm_max_mb, comm, PETSC_ERR_ARG_OUTOFRANGE,
+             "-rdm_interval: R_1 of M^d x M^d = %g x %g complex numbers needs %.1f MiB > -rdm_max_mb %g: reduce -grid, raise -rdm_max_mb or set -rdm_interval 0", md, md, mb, (double)c->rdm_max_mb);
+  if (c->reference == QRBM_REFERENCE_NONE) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCheck(c->method == QRBM_METHOD_RBM, comm, PETSC_ERR_ARG_INCOMP, "-reference exact compares a random batch run with the exact one: it needs -method rbm");
+  PetscCheck(c->rdm_interval > 0, comm, PETSC_ERR_ARG_INCOMP, "-reference exact compares reduced density matrices: set -rdm_interval >= 1");
+  PetscCheck(c->expectation == QRBM_EXPECT_SAMPLE, comm, PETSC_ERR_ARG_INCOMP, "-reference exact works with -rb_expectation sample; for enumerate, run the exact reference separately and use qrbm-compare");
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -230,6 +251,7 @@ PetscErrorCode QrbmConfigSetFromOptions(MPI_Comm comm, QrbmConfig *cfg)
   PetscCall(CheckPackets(comm, cfg, nq, np));
   PetscCall(CheckBatches(comm, cfg));
   PetscCall(CheckCheckpoints(comm, cfg));
+  PetscCall(CheckRdm(comm, cfg));
   PetscCall(WarnResolution(comm, cfg));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

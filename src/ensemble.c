@@ -4,6 +4,8 @@
 #include <qrbm/checkpoint.h>
 #include <qrbm/ensemble.h>
 #include <qrbm/events.h>
+#include <qrbm/rdm.h>
+#include <qrbm/report.h>
 #include <math.h>
 #include <omp.h>
 #include <string.h>
@@ -98,10 +100,11 @@ static PetscErrorCode BuildSchedule(QrbmRun *r)
 /* A fresh run: every realisation from the initial state. */
 static PetscErrorCode FreshItems(QrbmRun *r)
 {
+  const PetscInt ref = r->cfg.reference == QRBM_REFERENCE_EXACT ? 1 : 0;
   PetscFunctionBeginUser;
-  r->nitems = r->cfg.realizations;
+  r->nitems = r->cfg.realizations + ref;
   PetscCall(PetscCalloc1(r->nitems, &r->items));
-  for (PetscInt k = 0; k < r->nitems; k++) r->items[k].k = k;
+  for (PetscInt k = 0; k < r->nitems; k++) r->items[k].k = k - ref; /* k = -1: the exact reference */
   PetscCall(PetscCalloc1(r->cfg.realizations, &r->done));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -143,7 +146,7 @@ PetscErrorCode QrbmRunSetUp(QrbmRun *r)
   PetscCall(QrbmFFTInitialize(c->threads));
   PetscCall(QrbmEnsembleSplit(PETSC_COMM_WORLD, c, &r->ec));
   PetscCall(QrbmGridCreate(r->ec.group, c, &r->grid));
-  PetscCall(QrbmRecordCreate(&r->grid, &r->rec));
+  PetscCall(QrbmRecordCreate(&r->grid, c, &r->rec));
   r->ntimes = (c->nsteps + c->output_interval - 1) / c->output_interval + 1;
   PetscCall(PetscMalloc1(r->ntimes, &r->tsteps));
   for (PetscInt i = 0; i < r->ntimes; i++) r->tsteps[i] = PetscMin(i * c->output_interval, c->nsteps);
@@ -151,7 +154,8 @@ PetscErrorCode QrbmRunSetUp(QrbmRun *r)
   else PetscCall(FreshItems(r));
   PetscCall(BuildSchedule(r));
   const PetscInt extra = ExtraStates(r, &keep_psi0);
-  PetscCall(QrbmGridCheckMemory(&r->grid, c, extra));
+  const double records = 8.0 * r->ntimes * r->rec.len * (4 + (c->rdm_interval > 0 ? c->rdm_batches : 0)); /* rows, accumulators, jackknife sums */
+  PetscCall(QrbmGridCheckMemory(&r->grid, c, extra, records + (c->rdm_interval > 0 ? QrbmRdmBytesPerRank(&r->grid) : 0)));
   PetscCall(QrbmStateCreate(&r->grid, &r->state));
   PetscCall(QrbmKineticCreate(&r->grid, c, r->state.psi, &r->kin));
   PetscCall(QrbmPotentialCreate(&r->grid, c, &r->pot));
@@ -159,6 +163,9 @@ PetscErrorCode QrbmRunSetUp(QrbmRun *r)
   PetscCall(QrbmPropagatorCreate(c, &r->grid, &r->state, &r->kin, &r->pot, &r->prop));
   PetscCall(PetscCalloc3(r->ntimes * r->rec.len, &r->rows, r->ntimes * r->rec.len, &r->acc_mean, r->ntimes * r->rec.len, &r->acc_m2));
   if (keep_psi0) PetscCall(PetscMalloc1(r->grid.xlay.count, &r->psi0));
+  r->nbatch = c->rdm_interval > 0 && c->method == QRBM_METHOD_RBM ? c->rdm_batches : 0;
+  PetscCall(PetscCalloc2(r->nbatch, &r->bcount, r->nbatch * r->ntimes * r->rec.len, &r->bsum));
+  if (c->reference == QRBM_REFERENCE_EXACT) PetscCall(PetscCalloc1(r->ntimes * r->rec.len, &r->ref_rows));
   if (c->restart[0]) PetscCall(QrbmCheckpointLoad(r)); /* the saved states of this group's items */
   PetscCall(PetscLogStagePop());
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -174,6 +181,8 @@ PetscErrorCode QrbmRunDestroy(QrbmRun *r)
   PetscCall(PetscFree(r->psi0));
   PetscCall(PetscFree(r->tsteps));
   PetscCall(PetscFree3(r->rows, r->acc_mean, r->acc_m2));
+  PetscCall(PetscFree2(r->bcount, r->bsum));
+  PetscCall(PetscFree(r->ref_rows));
   PetscCall(QrbmObservablesDestroy(&r->obs));
   PetscCall(QrbmPotentialDestroy(&r->pot));
   PetscCall(QrbmKineticDestroy(&r->kin));
@@ -236,6 +245,22 @@ static PetscErrorCode StepOrIdle(QrbmRun *r, PetscBool active, PetscInt n, QrbmO
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* Output time i of the current state into row: observables and, at RDM times, R_1 (the exact
+   dynamics keeps the state symmetric, so one label suffices; eq. 13 averages the labels). */
+static PetscErrorCode Record(QrbmRun *r, PetscInt i, double *row)
+{
+  PetscFunctionBeginUser;
+  QrbmObservablesPack(&r->obs, &r->grid, row);
+  if (!QrbmRecordHasRdm(&r->rec, i)) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(PetscLogEventBegin(QRBM_EVENT_RDM, 0, 0, 0, 0));
+  qcomplex *R1 = (qcomplex *)(row + r->rec.rdm_offset);
+  row[r->rec.rdm_offset - 1] = r->obs.time;
+  if (r->cfg.method == QRBM_METHOD_RBM && !r->in_reference) PetscCall(QrbmRdmLabelAverage(&r->grid, r->state.psi, R1));
+  else PetscCall(QrbmRdmLabel(&r->grid, r->state.psi, r->grid.N - 1, R1));
+  PetscCall(PetscLogEventEnd(QRBM_EVENT_RDM, 0, 0, 0, 0));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* Loads the item's state: the saved slab, or the initial state. */
 static PetscErrorCode StartItem(QrbmRun *r, QrbmItem *item, PetscBool single, const double *zeros)
 {
@@ -244,10 +269,13 @@ static PetscErrorCode StartItem(QrbmRun *r, QrbmItem *item, PetscBool single, co
   if (item->psi || r->psi0) PetscCall(PetscArraycpy(r->state.psi, item->psi ? item->psi : r->psi0, r->grid.xlay.count));
   if (item->rows) PetscCall(PetscArraycpy(r->rows, item->rows, r->ntimes * r->rec.len));
   pr->step = pr->step0 = item->step; pr->pending = item->pending; pr->realization = item->k;
+  r->in_reference = item->k < 0 ? PETSC_TRUE : PETSC_FALSE;
+  pr->draw        = r->cfg.method == QRBM_METHOD_RBM && !r->in_reference;
+  if (r->in_reference) pr->W = pr->Wexact;
   pr->have_w = PETSC_FALSE; pr->wall0 = MPI_Wtime();
   if (item->step == 0) {
     PetscCall(QrbmPropagatorMeasure(pr, &r->obs));
-    QrbmObservablesPack(&r->obs, &r->grid, r->rows);
+    PetscCall(Record(r, 0, r->rows));
     if (single) PetscCall(QrbmOutputAppend(&r->out, 1, r->rows, zeros));
     if (single) r->rows_written = 1;
   }
@@ -259,6 +287,16 @@ static PetscErrorCode FinishItem(QrbmRun *r, const QrbmItem *item)
   const PetscInt len = r->ntimes * r->rec.len;
   PetscFunctionBeginUser;
   if (r->grid.rank != 0) PetscFunctionReturn(PETSC_SUCCESS);
+  if (item->k < 0) { /* the exact reference: kept aside, not part of the ensemble */
+    PetscCall(PetscArraycpy(r->ref_rows, r->rows, len));
+    r->ref_held = PETSC_TRUE;
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  if (r->nbatch) {
+    const PetscInt b = item->k % r->nbatch;
+    r->bcount[b] += 1;
+    for (PetscInt j = 0; j < len; j++) r->bsum[b * len + j] += r->rows[j];
+  }
   r->acc_n += 1;
   for (PetscInt j = 0; j < len; j++) { /* Welford's update */
     const double delta = r->rows[j] - r->acc_mean[j];
@@ -301,7 +339,7 @@ static PetscErrorCode RunRound(QrbmRun *r, const double *zeros, PetscBool *stop)
     }
     if (active) {
       double *row = r->rows + i * r->rec.len;
-      QrbmObservablesPack(&r->obs, &r->grid, row);
+      PetscCall(Record(r, i, row));
       if (single) PetscCall(QrbmOutputAppend(&r->out, 1, row, zeros));
     }
     if (single) r->rows_written = i + 1;
@@ -363,7 +401,6 @@ static PetscErrorCode Sample(QrbmRun *r, double *mean, double *stderr, PetscBool
   double *zeros;
   PetscFunctionBeginUser;
   PetscCall(PetscCalloc1(r->rec.len, &zeros));
-  r->prop.draw      = r->cfg.method == QRBM_METHOD_RBM;
   r->prop.check     = Check;
   r->prop.check_ctx = r;
   r->t_last_check   = MPI_Wtime();
@@ -401,7 +438,7 @@ static PetscErrorCode Branch(QrbmRun *r, Enumeration *e, PetscInt j, long double
       if (r->tsteps[i] <= first || r->tsteps[i] > last) continue;
       PetscCall(QrbmPropagatorAdvance(&r->prop, r->tsteps[i] - cur, &r->obs, &done));
       cur = r->tsteps[i];
-      QrbmObservablesPack(&r->obs, &r->grid, r->rows);
+      PetscCall(Record(r, i, r->rows));
       for (PetscInt k = 0; k < r->rec.len; k++) e->sum[i * r->rec.len + k] += weight / e->npart * r->rows[k];
     }
     if (cur < last) PetscCall(QrbmPropagatorAdvance(&r->prop, last - cur, NULL, &done));
@@ -435,7 +472,7 @@ static PetscErrorCode Enumerate(QrbmRun *r, double *mean, double *stderr)
   r->prop.step = 0;
   PetscCall(QrbmPropagatorMeasure(&r->prop, &r->obs));
   if (r->ec.color == 0) {
-    QrbmObservablesPack(&r->obs, &r->grid, r->rows);
+    PetscCall(Record(r, 0, r->rows));
     for (PetscInt k = 0; k < r->rec.len; k++) e.sum[k] = r->rows[k];
   }
   PetscCall(PetscArraycpy(e.stack[0], r->state.psi, r->grid.xlay.count));
@@ -506,6 +543,7 @@ PetscErrorCode QrbmRunExecute(QrbmRun *r, PetscBool *stopped)
     mean[i * r->rec.len + 1] = (double)r->tsteps[i];
   }
   if (!single) PetscCall(QrbmOutputAppend(&r->out, r->ntimes, mean, stderr));
+  PetscCall(QrbmReportWrite(r, mean, stderr));
   PetscCall(QrbmOutputClose(&r->out, QRBM_OUTPUT_COMPLETE));
   PetscCall(Summary(r, mean, stderr));
   PetscCall(PetscFree2(mean, stderr));

@@ -87,11 +87,11 @@ static double NodeAvailableBytes(void)
   return kb * 1024.0;
 }
 
-PetscErrorCode QrbmGridCheckMemory(const QrbmGrid *g, const QrbmConfig *cfg, PetscInt extra_states)
+PetscErrorCode QrbmGridCheckMemory(const QrbmGrid *g, const QrbmConfig *cfg, PetscInt extra_states, double extra_bytes)
 {
   MPI_Comm    node;
   PetscMPIInt on_node;
-  double      need = QrbmGridBytesPerRank(g, extra_states), avail;
+  double      need = QrbmGridBytesPerRank(g, extra_states) + extra_bytes, avail;
   PetscFunctionBeginUser;
   PetscCallMPI(MPI_Comm_split_type(g->comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node));
   PetscCallMPI(MPI_Comm_size(node, &on_node));

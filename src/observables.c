@@ -136,7 +136,7 @@ PetscErrorCode QrbmObservablesPosition(QrbmObservables *obs, QrbmPotential *pot,
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode QrbmRecordCreate(const QrbmGrid *g, QrbmRecord *rec)
+PetscErrorCode QrbmRecordCreate(const QrbmGrid *g, const QrbmConfig *cfg, QrbmRecord *rec)
 {
   static const char *scalars[] = {"/observables/time", "/observables/step", "/observables/norm", "/observables/energy", "/observables/energy_kinetic",
                                   "/observables/energy_trap", "/observables/energy_interaction", "/observables/x2", "/observables/p2"};
@@ -144,21 +144,30 @@ PetscErrorCode QrbmRecordCreate(const QrbmGrid *g, QrbmRecord *rec)
   static const char *fields[]  = {"/density/rho", "/density/rho_p"};
   PetscFunctionBeginUser;
   PetscCall(PetscMemzero(rec, sizeof(*rec)));
-  for (int i = 0; i < 9; i++) rec->f[rec->nfields++] = (QrbmField){scalars[i], 0, {0}, 0, 1, i >= 2 ? PETSC_TRUE : PETSC_FALSE};
-  for (int i = 0; i < 4; i++) rec->f[rec->nfields++] = (QrbmField){vectors[i], 1, {(hsize_t)g->d}, 0, g->d, PETSC_TRUE};
+  for (int i = 0; i < 9; i++) rec->f[rec->nfields++] = (QrbmField){scalars[i], 0, {0}, 0, 1, i >= 2 ? PETSC_TRUE : PETSC_FALSE, PETSC_FALSE, PETSC_FALSE};
+  for (int i = 0; i < 4; i++) rec->f[rec->nfields++] = (QrbmField){vectors[i], 1, {(hsize_t)g->d}, 0, g->d, PETSC_TRUE, PETSC_FALSE, PETSC_FALSE};
   for (int i = 0; i < 2; i++) {
-    QrbmField f = {fields[i], (int)g->d, {0}, 0, g->Md, PETSC_TRUE};
+    QrbmField f = {fields[i], (int)g->d, {0}, 0, g->Md, PETSC_TRUE, PETSC_FALSE, PETSC_FALSE};
     for (PetscInt c = 0; c < g->d; c++) f.shape[c] = (hsize_t)g->M;
     rec->f[rec->nfields++] = f;
   }
+  rec->rdm_interval = cfg->rdm_interval;
+  if (cfg->rdm_interval > 0) { /* R_1 in the grid basis: M^d x M^d complex, as 2 M^d M^d doubles */
+    rec->f[rec->nfields++] = (QrbmField){"/rdm/time", 0, {0}, 0, 1, PETSC_FALSE, PETSC_TRUE, PETSC_FALSE};
+    rec->f[rec->nfields++] = (QrbmField){"/rdm/R1", 2, {(hsize_t)g->Md, (hsize_t)g->Md}, 0, 2 * g->Md * g->Md, PETSC_TRUE, PETSC_TRUE, PETSC_TRUE};
+  }
+  rec->rdm_offset = -1;
   for (int i = 0; i < rec->nfields; i++) {
     rec->f[i].offset = rec->len;
     rec->len += rec->f[i].len;
+    if (rec->f[i].cplx) rec->rdm_offset = rec->f[i].offset;
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Same order as QrbmRecordCreate. */
+PetscBool QrbmRecordHasRdm(const QrbmRecord *rec, PetscInt i) { return rec->rdm_interval > 0 && i % rec->rdm_interval == 0 ? PETSC_TRUE : PETSC_FALSE; }
+
+/* Same order as QrbmRecordCreate; /rdm/time and R_1, when present, are the caller's. */
 void QrbmObservablesPack(const QrbmObservables *o, const QrbmGrid *g, double *row)
 {
   const double s[] = {o->time, (double)o->step, o->norm, o->energy, o->e_kin, o->e_trap, o->e_int, o->x2, o->p2};

@@ -1,7 +1,9 @@
 /* HDF5 output: root attributes record every option, time series grow along an unlimited axis. */
 #include <qrbm/output.h>
 #include <qrbm/events.h>
+#include <qrbm/h5io.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -71,26 +73,39 @@ PetscErrorCode QrbmOutputWriteOptions(hid_t f, const QrbmGrid *g, const QrbmConf
   PetscCall(AttrReal(f, "rb_dt", c->rb_dt));
   PetscCall(AttrInt(f, "realizations", c->realizations));
   PetscCall(AttrInt(f, "seed", c->seed));
+  PetscCall(QrbmH5AttrString(f, "checkpoint_file", c->checkpoint_file));
+  PetscCall(QrbmH5AttrString(f, "checkpoint_interval", c->checkpoint_interval));
+  PetscCall(AttrInt(f, "checkpoint_keep", c->checkpoint_keep));
+  PetscCall(QrbmH5AttrString(f, "restart", c->restart));
+  PetscCall(AttrReal(f, "max_walltime", c->max_walltime));
+  PetscCall(AttrReal(f, "memory_limit_mb", c->memory_limit_mb));
+  PetscCall(AttrInt(f, "progress_interval", c->progress_interval));
+  PetscCall(AttrInt(f, "quiet", c->quiet));
   PetscCall(AttrInt(f, "ranks_per_realization", c->ranks_per_realization));
   PetscCall(AttrInt(f, "record_pairings", c->record_pairings));
   PetscCall(AttrInt(f, "save_realizations", c->save_realizations));
   PetscCall(QrbmH5AttrString(f, "rb_expectation", QrbmExpectationNames[c->expectation]));
   PetscCall(AttrReal(f, "rb_enumerate_limit", c->enumerate_limit));
+  PetscCall(AttrInt(f, "rdm_interval", c->rdm_interval));
+  PetscCall(AttrInt(f, "rdm_batches", c->rdm_batches));
+  PetscCall(QrbmH5AttrString(f, "reference", QrbmReferenceNames[c->reference]));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* A dataset of shape (0, shape...) growing along its first axis. */
-static PetscErrorCode CreateSeries(hid_t f, const char *name, int rank, const hsize_t *shape)
+static PetscErrorCode CreateSeries(hid_t f, const char *name, int rank, const hsize_t *shape, PetscBool cplx)
 {
   hsize_t dims[4] = {0}, maxd[4] = {H5S_UNLIMITED}, chunk[4] = {1};
-  hid_t   s, p, d;
+  hid_t   s, p, d, type = H5T_NATIVE_DOUBLE;
   PetscFunctionBeginUser;
   for (int r = 0; r < rank; r++) dims[r + 1] = maxd[r + 1] = chunk[r + 1] = shape[r];
   if (rank == 0) chunk[0] = 256;
   QrbmCallH5Id(s, H5Screate_simple(rank + 1, dims, maxd));
   QrbmCallH5Id(p, H5Pcreate(H5P_DATASET_CREATE));
   QrbmCallH5(H5Pset_chunk(p, rank + 1, chunk));
-  QrbmCallH5Id(d, H5Dcreate2(f, name, H5T_NATIVE_DOUBLE, s, H5P_DEFAULT, p, H5P_DEFAULT));
+  if (cplx) PetscCall(QrbmH5ComplexType(&type));
+  QrbmCallH5Id(d, H5Dcreate2(f, name, type, s, H5P_DEFAULT, p, H5P_DEFAULT));
+  if (cplx) QrbmCallH5(H5Tclose(type));
   QrbmCallH5(H5Dclose(d));
   QrbmCallH5(H5Pclose(p));
   QrbmCallH5(H5Sclose(s));
@@ -139,7 +154,7 @@ static PetscErrorCode CreateEnsembleSets(QrbmOutput *out, const QrbmGrid *g, con
   for (int i = 0; i < QRBM_MAX_FIELDS; i++) out->real[i] = -1;
   if (cfg->save_realizations) {
     PetscCall(CreateGroup(out->file, "/realizations"));
-    for (int i = 0; i < out->rec->nfields; i++) {
+    for (int i = 0; i < out->rec->nfields && !out->rec->f[i].rdm; i++) { /* R_1 per realisation: not kept */
       const QrbmField *f       = &out->rec->f[i];
       hsize_t          dims[5] = {(hsize_t)cfg->realizations, out->ntotal};
       for (int r = 0; r < f->rank; r++) dims[2 + r] = f->shape[r];
@@ -165,7 +180,7 @@ static PetscErrorCode OpenEnsembleSets(QrbmOutput *out, const QrbmConfig *cfg)
   char name[PETSC_MAX_PATH_LEN];
   PetscFunctionBeginUser;
   for (int i = 0; i < QRBM_MAX_FIELDS; i++) out->real[i] = -1;
-  for (int i = 0; cfg->save_realizations && i < out->rec->nfields; i++) {
+  for (int i = 0; cfg->save_realizations && i < out->rec->nfields && !out->rec->f[i].rdm; i++) {
     PetscCall(PetscSNPrintf(name, sizeof(name), "/realizations/%s", strrchr(out->rec->f[i].name, '/') + 1));
     out->real[i] = H5Dopen2(out->file, name, H5P_DEFAULT);
     PetscCheck(out->real[i] >= 0, out->comm, PETSC_ERR_FILE_UNEXPECTED, "-output %s: dataset %s missing: the output does not belong to this checkpoint", out->path, name);
@@ -222,11 +237,13 @@ PetscErrorCode QrbmOutputOpen(MPI_Comm comm, const QrbmConfig *cfg, const QrbmRe
   PetscCheck(out->file >= 0, comm, PETSC_ERR_FILE_OPEN, "-restart: cannot open the output %s for appending (not an HDF5 file?)", out->part);
   QrbmCallH5Id(out->dxpl, H5Pcreate(H5P_DATASET_XFER));
   QrbmCallH5(H5Pset_dxpl_mpio(out->dxpl, H5FD_MPIO_COLLECTIVE));
+  out->nrdm = rec->rdm_interval > 0 ? (keep + (hsize_t)rec->rdm_interval - 1) / (hsize_t)rec->rdm_interval : 0;
   for (int i = 0; i < rec->nfields; i++) {
-    PetscCall(CutSeries(out, rec->f[i].name, keep));
+    const hsize_t k = rec->f[i].rdm ? out->nrdm : keep;
+    PetscCall(CutSeries(out, rec->f[i].name, k));
     if (!rec->f[i].stats) continue;
     PetscCall(PetscSNPrintf(name, sizeof(name), "%s_stderr", rec->f[i].name));
-    PetscCall(CutSeries(out, name, keep));
+    PetscCall(CutSeries(out, name, k));
   }
   PetscCall(OpenEnsembleSets(out, cfg));
   PetscCall(PetscLogEventEnd(QRBM_EVENT_IO, 0, 0, 0, 0));
@@ -245,7 +262,7 @@ PetscErrorCode QrbmOutputCreate(MPI_Comm comm, const QrbmGrid *g, const QrbmConf
   PetscCallMPI(MPI_Comm_rank(comm, &out->rank));
   PetscCall(PetscStrncpy(out->path, cfg->output, sizeof(out->path)));
   PetscCall(PetscSNPrintf(out->part, sizeof(out->part), "%s.part", cfg->output));
-  QrbmCallH5(H5Eset_auto2(H5E_DEFAULT, NULL, NULL)); /* our own messages replace HDF5's stack dumps */
+  if (!getenv("QRBM_H5_DEBUG")) QrbmCallH5(H5Eset_auto2(H5E_DEFAULT, NULL, NULL)); /* our own messages replace HDF5 stack dumps */
   QrbmCallH5Id(fapl, H5Pcreate(H5P_FILE_ACCESS));
   QrbmCallH5(H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL));
   out->file = H5Fcreate(out->part, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
@@ -257,11 +274,12 @@ PetscErrorCode QrbmOutputCreate(MPI_Comm comm, const QrbmGrid *g, const QrbmConf
   PetscCall(QrbmH5AttrString(out->file, "status", "running"));
   PetscCall(CreateGroup(out->file, "/observables"));
   PetscCall(CreateGroup(out->file, "/density"));
+  if (rec->rdm_offset >= 0) PetscCall(CreateGroup(out->file, "/rdm"));
   for (int i = 0; i < rec->nfields; i++) {
-    PetscCall(CreateSeries(out->file, rec->f[i].name, rec->f[i].rank, rec->f[i].shape));
+    PetscCall(CreateSeries(out->file, rec->f[i].name, rec->f[i].rank, rec->f[i].shape, rec->f[i].cplx));
     if (!rec->f[i].stats) continue;
     PetscCall(PetscSNPrintf(name, sizeof(name), "%s_stderr", rec->f[i].name));
-    PetscCall(CreateSeries(out->file, name, rec->f[i].rank, rec->f[i].shape));
+    PetscCall(CreateSeries(out->file, name, rec->f[i].rank, rec->f[i].shape, rec->f[i].cplx));
   }
   PetscCall(WriteFixed(out, "/density/x", 1, &M, g->x));
   PetscCall(WriteFixed(out, "/density/p", 1, &M, pgrid));
@@ -270,33 +288,41 @@ PetscErrorCode QrbmOutputCreate(MPI_Comm comm, const QrbmGrid *g, const QrbmConf
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Appends nrows rows (row-major, rec->len values each) of field f to dataset `name`; rank 0's
-   data are written, the other ranks take part in the collective calls with empty selections. */
+/* Appends field f of the nrows records in rows (row-major, rec->len values each) to dataset
+   `name`: every row, or for RDM fields only the rows of RDM times. Rank 0's data are written, the
+   other ranks take part in the collective calls with empty selections. */
 static PetscErrorCode AppendField(QrbmOutput *out, const char *name, const QrbmField *f, hsize_t nrows, const double *rows)
 {
-  hsize_t dims[4], start[4] = {out->ntimes}, count[4] = {nrows}, mdims[2] = {nrows, (hsize_t)out->rec->len};
-  hsize_t mstart[2] = {0, (hsize_t)f->offset}, mcount[2] = {nrows, (hsize_t)f->len};
-  hid_t   d, fs, ms;
+  hsize_t dims[4], start[4] = {f->rdm ? out->nrdm : out->ntimes}, count[4] = {0}, n = 0, mdims[4];
+  hid_t   d, fs, ms, type = H5T_NATIVE_DOUBLE;
+  double *buf;
   PetscFunctionBeginUser;
+  PetscCall(PetscMalloc1(nrows * (hsize_t)f->len + 1, &buf));
+  for (hsize_t j = 0; j < nrows; j++) /* the selected rows of this field, packed */
+    if (!f->rdm || QrbmRecordHasRdm(out->rec, (PetscInt)(out->ntimes + j))) PetscCall(PetscArraycpy(buf + n++ * f->len, rows + j * out->rec->len + f->offset, f->len));
   QrbmCallH5Id(d, H5Dopen2(out->file, name, H5P_DEFAULT));
   QrbmCallH5Id(fs, H5Dget_space(d));
   QrbmCallH5(H5Sget_simple_extent_dims(fs, dims, NULL));
   QrbmCallH5(H5Sclose(fs));
-  dims[0] = out->ntimes + nrows;
+  dims[0] = start[0] + n;
   QrbmCallH5(H5Dset_extent(d, dims));
   QrbmCallH5Id(fs, H5Dget_space(d));
-  for (int r = 1; r <= f->rank; r++) count[r] = dims[r];
-  QrbmCallH5(H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL));
-  QrbmCallH5Id(ms, H5Screate_simple(2, mdims, NULL));
-  QrbmCallH5(H5Sselect_hyperslab(ms, H5S_SELECT_SET, mstart, NULL, mcount, NULL));
-  if (out->rank != 0) {
+  count[0] = n;
+  mdims[0] = PetscMax(n, 1); /* empty selections below when n = 0 */
+  for (int r = 1; r <= f->rank; r++) count[r] = mdims[r] = dims[r];
+  QrbmCallH5Id(ms, H5Screate_simple(f->rank + 1, mdims, NULL));
+  if (n > 0) QrbmCallH5(H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL));
+  if (out->rank != 0 || n == 0) {
     QrbmCallH5(H5Sselect_none(fs));
     QrbmCallH5(H5Sselect_none(ms));
   }
-  QrbmCallH5(H5Dwrite(d, H5T_NATIVE_DOUBLE, ms, fs, out->dxpl, rows));
+  if (f->cplx) PetscCall(QrbmH5ComplexType(&type));
+  QrbmCallH5(H5Dwrite(d, type, ms, fs, out->dxpl, buf));
+  if (f->cplx) QrbmCallH5(H5Tclose(type));
   QrbmCallH5(H5Sclose(ms));
   QrbmCallH5(H5Sclose(fs));
   QrbmCallH5(H5Dclose(d));
+  PetscCall(PetscFree(buf));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -312,6 +338,7 @@ PetscErrorCode QrbmOutputAppend(QrbmOutput *out, PetscInt nrows, const double *m
     PetscCall(PetscSNPrintf(name, sizeof(name), "%s_stderr", f->name));
     PetscCall(AppendField(out, name, f, (hsize_t)nrows, stderr));
   }
+  for (PetscInt j = 0; j < nrows; j++) out->nrdm += QrbmRecordHasRdm(out->rec, (PetscInt)out->ntimes + j) ? 1 : 0;
   out->ntimes += (hsize_t)nrows;
   QrbmCallH5(H5Fflush(out->file, H5F_SCOPE_GLOBAL));
   PetscCall(PetscLogEventEnd(QRBM_EVENT_IO, 0, 0, 0, 0));

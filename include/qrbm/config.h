@@ -16,6 +16,7 @@ typedef enum { QRBM_POT_NONE, QRBM_POT_GAUSSIAN, QRBM_POT_SOFTCOULOMB, QRBM_POT_
 typedef enum { QRBM_INIT_COHERENT, QRBM_INIT_SYMMETRIZED, QRBM_INIT_GROUND } QrbmInitKind;
 typedef enum { QRBM_METHOD_EXACT, QRBM_METHOD_RBM } QrbmMethod;
 typedef enum { QRBM_EXPECT_SAMPLE, QRBM_EXPECT_ENUMERATE } QrbmExpectation;
+typedef enum { QRBM_REFERENCE_NONE, QRBM_REFERENCE_EXACT } QrbmReference;
 typedef enum { QRBM_PLAN_ESTIMATE, QRBM_PLAN_MEASURE, QRBM_PLAN_PATIENT } QrbmPlanner;
 
 extern const char *const QrbmSchemeNames[];
@@ -24,6 +25,7 @@ extern const char *const QrbmInitNames[];
 extern const char *const QrbmPlannerNames[];
 extern const char *const QrbmMethodNames[];
 extern const char *const QrbmExpectationNames[];
+extern const char *const QrbmReferenceNames[];
 
 typedef struct {
   PetscInt          dim, particles, grid;
@@ -62,6 +64,10 @@ typedef struct {
   PetscInt          checkpoint_keep;
   PetscReal         max_walltime;     /* seconds, 0 = no limit */
   PetscReal         checkpoint_test_delay; /* test only: seconds to sleep inside a checkpoint write */
+  PetscInt          rdm_interval;     /* R_1 every so many output times, 0 = never */
+  PetscInt          rdm_batches;      /* K realisation groups for jackknife errors */
+  PetscReal         rdm_max_mb;       /* largest R_1 accepted */
+  QrbmReference     reference;        /* in-run exact reference for the error of the RB mean */
 } QrbmConfig;
 
 PetscErrorCode QrbmConfigSetFromOptions(MPI_Comm comm, QrbmConfig *cfg);

@@ -45,6 +45,10 @@ typedef struct {
   PetscInt        *round_item; /* nrounds x ngroups: item index or -1 (idle) */
   char            *done;       /* R flags: realisations completed before this process started */
   double           acc_n, *acc_mean, *acc_m2; /* this group's Welford accumulators (group root) */
+  PetscInt         nbatch;     /* K jackknife groups (realisation k in group k mod K), 0 without R_1 */
+  double          *bcount, *bsum; /* K counts, K x ntimes x len sums (group root) */
+  double          *ref_rows;   /* -reference exact: its records (on the rank that holds them) */
+  PetscBool        ref_done, ref_held;
   double          *slot_n, *slot_mean, *slot_m2; /* accumulators restored from a checkpoint, merged */
   PetscInt         nslots;
   /* checks (once per step, collective over all ranks) */
@@ -55,6 +59,7 @@ typedef struct {
   PetscInt         cur_step;   /* step of the current round's items */
   PetscBool        cur_pending;
   PetscBool        restarted;
+  PetscBool        in_reference; /* the current item is the exact reference of -reference exact */
   PetscInt         ntimes_saved; /* output times recorded in the checkpoint */
 } QrbmRun;
 

@@ -32,7 +32,8 @@ PetscErrorCode QrbmGridCreate(MPI_Comm comm, const QrbmConfig *cfg, QrbmGrid *g)
 PetscErrorCode QrbmGridDestroy(QrbmGrid *g);
 /* Per-rank bytes the run will allocate (state, FFTW transpose scratch, saved state copies, tables). */
 double QrbmGridBytesPerRank(const QrbmGrid *g, PetscInt extra_states);
-/* Prints the estimate and refuses the run when it exceeds the memory available per rank. */
-PetscErrorCode QrbmGridCheckMemory(const QrbmGrid *g, const QrbmConfig *cfg, PetscInt extra_states);
+/* Prints the estimate and refuses the run when it exceeds the memory available per rank;
+   extra_bytes: what other modules allocate besides the grid's states. */
+PetscErrorCode QrbmGridCheckMemory(const QrbmGrid *g, const QrbmConfig *cfg, PetscInt extra_states, double extra_bytes);
 /* Decompose a row-major flat index of `lay` into original-axis global indices. */
 void QrbmLayoutIndex(const QrbmLayout *lay, ptrdiff_t flat, ptrdiff_t *idx);

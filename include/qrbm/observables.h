@@ -15,21 +15,27 @@ typedef struct {
 } QrbmObservables;
 
 /* Observables packed in a flat record, the unit of ensemble statistics and of output rows. */
-#define QRBM_MAX_FIELDS 16
+#define QRBM_MAX_FIELDS 24
 typedef struct {
   const char *name;   /* HDF5 path */
   int         rank;   /* dimensions per output time */
   hsize_t     shape[QRBM_MAX_DIM];
   ptrdiff_t   offset, len;
   PetscBool   stats;  /* has a standard error (time and step do not) */
+  PetscBool   rdm;    /* only at reduced-density-matrix times (every rdm_interval output times) */
+  PetscBool   cplx;   /* complex values, stored as compound {r, i} */
 } QrbmField;
 typedef struct {
   int       nfields;
   QrbmField f[QRBM_MAX_FIELDS];
   ptrdiff_t len;
+  ptrdiff_t rdm_offset;   /* of R_1 (2 M^d M^d doubles) in the record, -1 without R_1 */
+  PetscInt  rdm_interval;
 } QrbmRecord;
 
-PetscErrorCode QrbmRecordCreate(const QrbmGrid *g, QrbmRecord *rec);
+PetscErrorCode QrbmRecordCreate(const QrbmGrid *g, const QrbmConfig *cfg, QrbmRecord *rec);
+/* Output time i carries R_1. */
+PetscBool QrbmRecordHasRdm(const QrbmRecord *rec, PetscInt i);
 void           QrbmObservablesPack(const QrbmObservables *obs, const QrbmGrid *g, double *row);
 
 PetscErrorCode QrbmObservablesCreate(const QrbmGrid *g, double hbar, QrbmObservables *obs);

@@ -10,6 +10,7 @@ typedef struct {
   hid_t             file, dxpl;
   const QrbmRecord *rec;
   hsize_t           ntimes;     /* rows written so far */
+  hsize_t           nrdm;       /* rows of the RDM series written so far */
   hsize_t           ntotal;     /* output times of the whole run */
   hsize_t           nintervals; /* reshuffle intervals of the whole run */
   hid_t             real[QRBM_MAX_FIELDS]; /* /realizations datasets, -1 when not saved */

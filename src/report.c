@@ -1,0 +1,191 @@
+/* End-of-run products derived from the ensemble mean (schema in docs/output.md). */
+#include <qrbm/report.h>
+#include <qrbm/h5io.h>
+#include <qrbm/metrics.h>
+#include <qrbm/rdm.h>
+#include <qrbm/wigner.h>
+#include <stdio.h>
+#include <string.h>
+
+static const QrbmField *Field(const QrbmRecord *rec, const char *name)
+{
+  for (int i = 0; i < rec->nfields; i++)
+    if (!strcmp(rec->f[i].name, name)) return &rec->f[i];
+  return NULL;
+}
+
+/* The R_1 part of every RDM-time record, packed: nt x Md x Md. */
+static PetscErrorCode GatherR1(const QrbmRun *r, const double *rows, PetscInt *nt, qcomplex **R1, double **time)
+{
+  const ptrdiff_t md2 = r->grid.Md * r->grid.Md;
+  PetscFunctionBeginUser;
+  *nt = 0;
+  PetscCall(PetscMalloc2(r->ntimes * md2, R1, r->ntimes, time));
+  for (PetscInt i = 0; i < r->ntimes; i++) {
+    if (!QrbmRecordHasRdm(&r->rec, i)) continue;
+    PetscCall(PetscArraycpy(*R1 + *nt * md2, (const qcomplex *)(rows + i * r->rec.len + r->rec.rdm_offset), md2));
+    (*time)[(*nt)++] = r->tsteps[i] * r->cfg.dt;
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Natural occupations, purity, entropy and the Wigner function of the mean R_1 at every RDM time. */
+static PetscErrorCode WriteSpectraWigner(QrbmRun *r, PetscInt nt, const qcomplex *R1)
+{
+  const QrbmGrid *g = &r->grid;
+  const PetscInt  Md = g->Md;
+  const PetscBool holder = r->ec.wrank == 0;
+  PetscInt        nx, nxi;
+  double         *eig, *pur, *ent, *W, *x, *xi;
+  hid_t           grp;
+  PetscFunctionBeginUser;
+  PetscCall(QrbmWignerSize(g, &nx, &nxi));
+  PetscCall(PetscCalloc6(nt * Md, &eig, nt, &pur, nt, &ent, nt * nx * nxi, &W, nx, &x, nxi, &xi));
+  PetscCall(QrbmWignerAxes(g, r->cfg.hbar, x, xi));
+  for (PetscInt t = 0; holder && t < nt; t++) {
+    PetscCall(QrbmRdmSpectrum(Md, R1 + t * Md * Md, eig + t * Md, pur + t, ent + t));
+    PetscCall(QrbmWignerCompute(g, r->cfg.hbar, R1 + t * Md * Md, W + t * nx * nxi));
+  }
+  const hsize_t de[2] = {(hsize_t)nt, (hsize_t)Md}, dt = (hsize_t)nt, dw[3] = {(hsize_t)nt, (hsize_t)nx, (hsize_t)nxi}, dx = (hsize_t)nx, dxi = (hsize_t)nxi;
+  PetscCall(QrbmH5WriteReal(r->out.file, "/rdm/eigenvalues", 2, de, eig, r->out.dxpl, holder));
+  PetscCall(QrbmH5WriteReal(r->out.file, "/rdm/purity", 1, &dt, pur, r->out.dxpl, holder));
+  PetscCall(QrbmH5WriteReal(r->out.file, "/rdm/entropy", 1, &dt, ent, r->out.dxpl, holder));
+  QrbmCallH5Id(grp, H5Gcreate2(r->out.file, "/wigner", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  QrbmCallH5(H5Gclose(grp));
+  PetscCall(QrbmH5WriteReal(r->out.file, "/wigner/x", 1, &dx, x, r->out.dxpl, holder));
+  PetscCall(QrbmH5WriteReal(r->out.file, "/wigner/xi", 1, &dxi, xi, r->out.dxpl, holder));
+  PetscCall(QrbmH5WriteReal(r->out.file, "/wigner/W", 3, dw, W, r->out.dxpl, holder));
+  PetscCall(PetscFree6(eig, pur, ent, W, x, xi));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Means of R_1 over the K realisation groups b = k mod K (for jackknife errors): nt x K x Md x Md. */
+static PetscErrorCode BatchMeans(QrbmRun *r, PetscInt nt, qcomplex **batches, double **counts)
+{
+  const PetscInt  K = r->nbatch, len = r->ntimes * r->rec.len;
+  const ptrdiff_t md2 = r->grid.Md * r->grid.Md;
+  double         *sum;
+  PetscFunctionBeginUser;
+  PetscCall(PetscMalloc1(K * len, &sum));
+  PetscCall(PetscMalloc1(K, counts));
+  PetscCall(PetscMalloc1(nt * K * md2, batches));
+  /* group roots hold the sums; every other rank contributes zeros */
+  PetscCall(PetscArraycpy(sum, r->bsum, K * len));
+  PetscCall(PetscArraycpy(*counts, r->bcount, K));
+  if (r->grid.rank != 0) {
+    PetscCall(PetscArrayzero(sum, K * len));
+    PetscCall(PetscArrayzero(*counts, K));
+  }
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, sum, (PetscMPIInt)(K * len), MPI_DOUBLE, MPI_SUM, r->ec.world));
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, *counts, (PetscMPIInt)K, MPI_DOUBLE, MPI_SUM, r->ec.world));
+  for (PetscInt b = 0, t; b < K; b++) {
+    t = 0;
+    for (PetscInt i = 0; i < r->ntimes; i++) {
+      if (!QrbmRecordHasRdm(&r->rec, i)) continue;
+      const qcomplex *s = (const qcomplex *)(sum + b * len + i * r->rec.len + r->rec.rdm_offset);
+      qcomplex       *m = *batches + (t++ * K + b) * md2;
+      for (ptrdiff_t j = 0; j < md2; j++) m[j] = (*counts)[b] > 0 ? s[j] / (*counts)[b] : 0;
+    }
+  }
+  PetscCall(PetscFree(sum));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Columns x2, p2, energy of a set of records (ntimes each). */
+static PetscErrorCode ObservableColumns(const QrbmRun *r, const double *rows, double *cols)
+{
+  static const char *names[QRBM_ERROR_NOBS] = {"/observables/x2", "/observables/p2", "/observables/energy"};
+  PetscFunctionBeginUser;
+  for (int o = 0; o < QRBM_ERROR_NOBS; o++) {
+    const QrbmField *f = Field(&r->rec, names[o]);
+    PetscCheck(f, PETSC_COMM_SELF, PETSC_ERR_PLIB, "record has no %s", names[o]);
+    for (PetscInt i = 0; i < r->ntimes; i++) cols[o * r->ntimes + i] = rows[i * r->rec.len + f->offset];
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The Wigner function of the exact R_1, next to that of the random batch mean. */
+static PetscErrorCode WriteReferenceWigner(QrbmRun *r, PetscInt nt, const qcomplex *R1)
+{
+  const PetscInt Md = r->grid.Md;
+  PetscInt       nx, nxi;
+  double        *W;
+  PetscFunctionBeginUser;
+  PetscCall(QrbmWignerSize(&r->grid, &nx, &nxi));
+  PetscCall(PetscCalloc1(nt * nx * nxi, &W));
+  for (PetscInt t = 0; r->ec.wrank == 0 && t < nt; t++) PetscCall(QrbmWignerCompute(&r->grid, r->cfg.hbar, R1 + t * Md * Md, W + t * nx * nxi));
+  const hsize_t dw[3] = {(hsize_t)nt, (hsize_t)nx, (hsize_t)nxi};
+  PetscCall(QrbmH5WriteReal(r->out.file, "/wigner/W_reference", 3, dw, W, r->out.dxpl, r->ec.wrank == 0 ? PETSC_TRUE : PETSC_FALSE));
+  PetscCall(PetscFree(W));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* -reference exact: distances between E[R~_1] and the exact R_1, with the theorem's bound. */
+static PetscErrorCode ErrorTable(QrbmRun *r, PetscInt nt, const double *time, const qcomplex *R1, const double *mean, const double *stderr, const qcomplex *batches, const double *counts)
+{
+  const PetscInt len = r->ntimes * r->rec.len;
+  double        *ref, *obs_time, *cols, *refR1time;
+  qcomplex      *refR1;
+  PetscInt       nref;
+  QrbmErrorTable tab;
+  QrbmRunSeries  sref = {0}, srb = {0};
+  PetscFunctionBeginUser;
+  PetscCall(PetscMalloc3(len, &ref, r->ntimes, &obs_time, 3 * QRBM_ERROR_NOBS * r->ntimes, &cols));
+  if (r->ref_held) PetscCall(PetscArraycpy(ref, r->ref_rows, len));
+  else PetscCall(PetscArrayzero(ref, len));
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, ref, (PetscMPIInt)len, MPI_DOUBLE, MPI_SUM, r->ec.world)); /* one holder */
+  for (PetscInt i = 0; i < r->ntimes; i++) obs_time[i] = r->tsteps[i] * r->cfg.dt;
+  PetscCall(GatherR1(r, ref, &nref, &refR1, &refR1time));
+  PetscCall(ObservableColumns(r, ref, cols));
+  PetscCall(ObservableColumns(r, mean, cols + QRBM_ERROR_NOBS * r->ntimes));
+  PetscCall(ObservableColumns(r, stderr, cols + 2 * QRBM_ERROR_NOBS * r->ntimes));
+  sref = (QrbmRunSeries){"exact reference", nref, refR1time, refR1, 0, NULL, NULL, r->ntimes, obs_time, {0}, {0}};
+  srb  = (QrbmRunSeries){"random batch mean", nt, time, R1, r->nbatch, batches, counts, r->ntimes, obs_time, {0}, {0}};
+  for (int o = 0; o < QRBM_ERROR_NOBS; o++) {
+    sref.obs[o]       = cols + o * r->ntimes;
+    srb.obs[o]        = cols + (QRBM_ERROR_NOBS + o) * r->ntimes;
+    srb.obs_stderr[o] = cols + (2 * QRBM_ERROR_NOBS + o) * r->ntimes;
+  }
+  PetscCall(WriteReferenceWigner(r, nref, refR1));
+  PetscCall(QrbmErrorTableCompute(&r->grid, &r->cfg, &sref, &srb, &tab));
+  PetscCall(QrbmErrorTableWrite(&tab, r->out.file, r->out.dxpl, r->ec.wrank == 0 ? PETSC_TRUE : PETSC_FALSE));
+  if (!r->cfg.quiet) PetscCall(QrbmErrorTableView(r->ec.world, &tab, PETSC_STDOUT));
+  if (r->ec.wrank == 0) { /* the same table as plain text next to the output */
+    char  name[PETSC_MAX_PATH_LEN + 16];
+    FILE *fp;
+    PetscCall(PetscSNPrintf(name, sizeof(name), "%s.error.txt", r->cfg.output));
+    fp = fopen(name, "w");
+    PetscCheck(fp, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "-output %s: cannot write the error table %s", r->cfg.output, name);
+    PetscCall(QrbmErrorTableView(PETSC_COMM_SELF, &tab, fp));
+    fclose(fp);
+  }
+  PetscCall(QrbmErrorTableDestroy(&tab));
+  PetscCall(PetscFree2(refR1, refR1time));
+  PetscCall(PetscFree3(ref, obs_time, cols));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode QrbmReportWrite(QrbmRun *r, double *mean, double *stderr)
+{
+  const PetscInt len = r->ntimes * r->rec.len;
+  PetscInt       nt;
+  qcomplex      *R1, *batches = NULL;
+  double        *time, *counts = NULL;
+  PetscFunctionBeginUser;
+  if (r->rec.rdm_offset < 0) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCallMPI(MPI_Bcast(mean, (PetscMPIInt)len, MPI_DOUBLE, 0, r->ec.world));
+  PetscCallMPI(MPI_Bcast(stderr, (PetscMPIInt)len, MPI_DOUBLE, 0, r->ec.world));
+  PetscCall(GatherR1(r, mean, &nt, &R1, &time));
+  PetscCall(WriteSpectraWigner(r, nt, R1));
+  if (r->nbatch) {
+    const hsize_t db[4] = {(hsize_t)nt, (hsize_t)r->nbatch, (hsize_t)r->grid.Md, (hsize_t)r->grid.Md}, dk = (hsize_t)r->nbatch;
+    PetscCall(BatchMeans(r, nt, &batches, &counts));
+    PetscCall(QrbmH5WriteComplex(r->out.file, "/rdm/R1_batches", 4, db, batches, r->out.dxpl, r->ec.wrank == 0 ? PETSC_TRUE : PETSC_FALSE));
+    PetscCall(QrbmH5WriteReal(r->out.file, "/rdm/batch_counts", 1, &dk, counts, r->out.dxpl, r->ec.wrank == 0 ? PETSC_TRUE : PETSC_FALSE));
+  }
+  if (r->cfg.reference == QRBM_REFERENCE_EXACT) PetscCall(ErrorTable(r, nt, time, R1, mean, stderr, batches, counts));
+  PetscCall(PetscFree(batches));
+  PetscCall(PetscFree(counts));
+  PetscCall(PetscFree2(R1, time));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
