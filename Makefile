@@ -47,9 +47,16 @@ build bin:
 
 run: $(DEPS_OK) bin/qrbm
 	$(MPIRUN) -np $(NP) bin/qrbm -options_file inputs/default.opts
+	$(PY) tools/plot_wigner.py qrbm-default.h5 -o qrbm-default-wigner.png
 
 unit: $(DEPS_OK) $(UNIT_BIN)
-	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $(MPIRUN) -np 1 $$t; done
+	@pass=0; fail=0; failed=""; \
+	for t in $(UNIT_BIN); do \
+	  echo "== $$t"; \
+	  if $(MPIRUN) -np 1 $$t; then pass=$$((pass + 1)); else fail=$$((fail + 1)); failed="$$failed $$t"; fi; \
+	done; \
+	echo "unit: $$pass passed, $$fail failed$${failed:+ (failed:$$failed)}"; \
+	test $$fail -eq 0
 pytest: $(DEPS_OK) bin/qrbm bin/qrbm-compare
 	$(PY) -m pytest -q tests
 check: unit pytest
