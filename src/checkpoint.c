@@ -5,6 +5,7 @@
 #define _POSIX_C_SOURCE 200809L /* sigaction, nanosleep */
 #include <qrbm/checkpoint.h>
 #include <qrbm/events.h>
+#include <qrbm/h5io.h>
 #include <fftw3-mpi.h>
 #include <signal.h>
 #include <stdio.h>
@@ -65,14 +66,6 @@ static void PhysicsHash(int n, char names[][32], char values[][512], char *hex)
   snprintf(hex, 17, "%016llx", h);
 }
 
-/* HDF5 compound {r, i}: the memory layout of double complex. */
-static hid_t ComplexType(void)
-{
-  hid_t t = H5Tcreate(H5T_COMPOUND, 2 * sizeof(double));
-  H5Tinsert(t, "r", 0, H5T_NATIVE_DOUBLE);
-  H5Tinsert(t, "i", sizeof(double), H5T_NATIVE_DOUBLE);
-  return t;
-}
 
 /* One block of a dataset: rows [start, start + count) of the first axis (and, for rank 2, columns
    from col); ranks with mine == false take part with empty selections. */
@@ -153,11 +146,11 @@ static PetscErrorCode WriteHeader(QrbmRun *r, hid_t f)
     QrbmCallH5(H5Sclose(s));
   }
   PhysicsHash(n, names, values, hash);
-  PetscCall(QrbmH5AttrString(f, "qrbm_version", QRBM_VERSION));
-  PetscCall(QrbmH5AttrString(f, "physics_hash", hash));
-  PetscCall(QrbmH5AttrString(f, "fftw_planner", QrbmPlannerNames[c->planner]));
+  PetscCall(QrbmH5WriteAttrString(f, "qrbm_version", QRBM_VERSION));
+  PetscCall(QrbmH5WriteAttrString(f, "physics_hash", hash));
+  PetscCall(QrbmH5WriteAttrString(f, "fftw_planner", QrbmPlannerNames[c->planner]));
   QrbmCallH5Id(grp, H5Gcreate2(f, "/physics", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
-  for (int i = 0; i < n; i++) PetscCall(QrbmH5AttrString(grp, names[i], values[i]));
+  for (int i = 0; i < n; i++) PetscCall(QrbmH5WriteAttrString(grp, names[i], values[i]));
   QrbmCallH5(H5Gclose(grp));
   QrbmCallH5Id(grp, H5Gcreate2(f, "/options", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
   PetscCall(QrbmOutputWriteOptions(grp, &r->grid, c));
@@ -171,7 +164,7 @@ static PetscErrorCode WriteHeader(QrbmRun *r, hid_t f)
   PetscCallMPI(MPI_Bcast(&len, 1, MPI_INT, 0, r->ec.world));
   if (r->ec.wrank != 0) PetscCall(PetscCalloc1(len, &wisdom));
   PetscCallMPI(MPI_Bcast(wisdom ? wisdom : (char[]){0}, len, MPI_CHAR, 0, r->ec.world));
-  PetscCall(QrbmH5AttrString(f, "fftw_wisdom", wisdom ? wisdom : ""));
+  PetscCall(QrbmH5WriteAttrString(f, "fftw_wisdom", wisdom ? wisdom : ""));
   if (r->ec.wrank == 0) free(wisdom);
   else PetscCall(PetscFree(wisdom));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -294,7 +287,7 @@ PetscErrorCode QrbmCheckpointWrite(QrbmRun *r)
   PetscCheck(f >= 0, r->ec.world, PETSC_ERR_FILE_OPEN, "-checkpoint_file %s: cannot create %s (directory missing or not writable?)", c->checkpoint_file, tmp);
   QrbmCallH5Id(dxpl, H5Pcreate(H5P_DATASET_XFER));
   QrbmCallH5(H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE));
-  QrbmCallH5Id(ctype, ComplexType());
+  PetscCall(QrbmH5ComplexType(&ctype));
   PetscCall(WriteHeader(r, f));
   PetscCall(WriteItems(r, f, dxpl, ctype));
   if (c->checkpoint_test_delay > 0) { /* test only: a slow write, to kill a run inside it */
@@ -314,34 +307,21 @@ PetscErrorCode QrbmCheckpointWrite(QrbmRun *r)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode ReadAttrLL(hid_t f, const char *file, const char *name, long long *v)
+/* A string attribute, empty when absent (an option the checkpoint predates). */
+static PetscErrorCode ReadAttrString(hid_t loc, const char *file, const char *name, char *buf, size_t size)
 {
-  hid_t a;
   PetscFunctionBeginUser;
-  a = H5Aopen(f, name, H5P_DEFAULT);
-  PetscCheck(a >= 0, PETSC_COMM_WORLD, PETSC_ERR_FILE_UNEXPECTED, "-restart %s: attribute %s missing: not a qrbm checkpoint or an incomplete one", file, name);
-  QrbmCallH5(H5Aread(a, H5T_NATIVE_LLONG, v));
-  QrbmCallH5(H5Aclose(a));
+  buf[0] = 0;
+  if (H5Aexists(loc, name) > 0) PetscCall(QrbmH5ReadAttrString(loc, file, name, buf, size));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Reads a string attribute into buf (empty when absent). */
-static PetscErrorCode ReadAttrString(hid_t loc, const char *name, char *buf, size_t size)
+static PetscErrorCode ReadAttrLL(hid_t f, const char *file, const char *name, long long *v)
 {
-  hid_t a, t;
+  double x;
   PetscFunctionBeginUser;
-  buf[0] = 0;
-  if (H5Aexists(loc, name) <= 0) PetscFunctionReturn(PETSC_SUCCESS);
-  QrbmCallH5Id(a, H5Aopen(loc, name, H5P_DEFAULT));
-  QrbmCallH5Id(t, H5Aget_type(a));
-  const size_t n = H5Tget_size(t);
-  char        *tmp;
-  PetscCall(PetscCalloc1(n + 1, &tmp));
-  QrbmCallH5(H5Aread(a, t, tmp));
-  PetscCall(PetscStrncpy(buf, tmp, size));
-  PetscCall(PetscFree(tmp));
-  QrbmCallH5(H5Tclose(t));
-  QrbmCallH5(H5Aclose(a));
+  PetscCall(QrbmH5ReadAttrReal(f, file, name, &x));
+  *v = (long long)x;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -384,7 +364,7 @@ static PetscErrorCode CheckOptions(QrbmRun *r, hid_t f, long long nsteps_old)
   grp = H5Gopen2(f, "/physics", H5P_DEFAULT);
   PetscCheck(grp >= 0, PETSC_COMM_WORLD, PETSC_ERR_FILE_UNEXPECTED, "-restart %s: group /physics missing: not a qrbm checkpoint", c->restart);
   for (int i = 0; i < n; i++) {
-    PetscCall(ReadAttrString(grp, names[i], old, sizeof(old)));
+    PetscCall(ReadAttrString(grp, c->restart, names[i], old, sizeof(old)));
     if (!strcmp(old, values[i])) continue;
     const char *parts[] = {"\n  -", names[i], ": checkpoint ", old[0] ? old : "(missing)", ", now ", values[i]};
     for (int p = 0; p < 6; p++) PetscCall(PetscStrlcat(diff, parts[p], sizeof(diff)));
@@ -418,7 +398,7 @@ PetscErrorCode QrbmCheckpointRead(QrbmRun *r)
 {
   const QrbmConfig *c = &r->cfg;
   const PetscInt    R = c->realizations;
-  long long         fmt, nsteps, ntimes, rows_written, ranks, gsize, threads, *meta, *ts;
+  long long         fmt = 0, nsteps = 0, ntimes = 0, rows_written = 0, ranks = 0, gsize = 0, threads = 0, *meta, *ts;
   hid_t             f, d;
   hsize_t           n3 = 0;
   char              planner[32], *wisdom;
@@ -481,10 +461,10 @@ PetscErrorCode QrbmCheckpointRead(QrbmRun *r)
   PetscCall(PetscFree(meta));
   PetscCall(PetscFree(ts));
   /* the same parallel layout plans the same transforms with the saved wisdom: bit-identical */
-  PetscCall(ReadAttrString(f, "fftw_planner", planner, sizeof(planner)));
+  PetscCall(ReadAttrString(f, c->restart, "fftw_planner", planner, sizeof(planner)));
   if (ranks == r->ec.wsize && gsize == r->grid.size && threads == c->threads && !strcmp(planner, QrbmPlannerNames[c->planner])) {
     PetscCall(PetscMalloc1(1 << 22, &wisdom));
-    PetscCall(ReadAttrString(f, "fftw_wisdom", wisdom, 1 << 22));
+    PetscCall(ReadAttrString(f, c->restart, "fftw_wisdom", wisdom, 1 << 22));
     if (wisdom[0]) fftw_import_wisdom_from_string(wisdom);
     PetscCall(PetscFree(wisdom));
   }
@@ -536,7 +516,7 @@ PetscErrorCode QrbmCheckpointLoad(QrbmRun *r)
   double           *buf, n, *mean, *m2;
   PetscFunctionBeginUser;
   PetscCall(OpenCheckpoint(c->restart, &f));
-  QrbmCallH5Id(ctype, ComplexType());
+  PetscCall(QrbmH5ComplexType(&ctype));
   PetscCall(OpenDataset(f, c->restart, "/items_psi", 0, &dpsi));
   PetscCall(OpenDataset(f, c->restart, "/items_rows", 0, &drows));
   PetscCall(PetscMalloc3(oldlen + 1, &buf, oldlen + 1, &mean, oldlen + 1, &m2));

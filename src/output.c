@@ -7,21 +7,6 @@
 #include <string.h>
 #include <unistd.h>
 
-PetscErrorCode QrbmH5AttrString(hid_t loc, const char *name, const char *value)
-{
-  hid_t t, s, a;
-  PetscFunctionBeginUser;
-  QrbmCallH5Id(t, H5Tcopy(H5T_C_S1));
-  QrbmCallH5(H5Tset_size(t, strlen(value) + 1));
-  QrbmCallH5Id(s, H5Screate(H5S_SCALAR));
-  QrbmCallH5Id(a, H5Acreate2(loc, name, t, s, H5P_DEFAULT, H5P_DEFAULT));
-  QrbmCallH5(H5Awrite(a, t, value));
-  QrbmCallH5(H5Aclose(a));
-  QrbmCallH5(H5Sclose(s));
-  QrbmCallH5(H5Tclose(t));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 static PetscErrorCode AttrNumbers(hid_t loc, const char *name, hid_t type, hsize_t n, const void *v)
 {
   hid_t s, a;
@@ -41,7 +26,7 @@ PetscErrorCode QrbmOutputWriteOptions(hid_t f, const QrbmGrid *g, const QrbmConf
 {
   const hsize_t npk = (hsize_t)(c->ninit * c->dim);
   PetscFunctionBeginUser;
-  PetscCall(QrbmH5AttrString(f, "qrbm_version", QRBM_VERSION));
+  PetscCall(QrbmH5WriteAttrString(f, "qrbm_version", QRBM_VERSION));
   PetscCall(AttrInt(f, "format_version", QRBM_FORMAT_VERSION));
   PetscCall(AttrInt(f, "mpi_ranks", g->size));
   PetscCall(AttrInt(f, "dim", c->dim));
@@ -52,31 +37,31 @@ PetscErrorCode QrbmOutputWriteOptions(hid_t f, const QrbmGrid *g, const QrbmConf
   PetscCall(AttrReal(f, "t_final", c->t_final));
   PetscCall(AttrReal(f, "dt", c->dt));
   PetscCall(AttrInt(f, "nsteps", c->nsteps));
-  PetscCall(QrbmH5AttrString(f, "scheme", QrbmSchemeNames[c->scheme]));
-  PetscCall(QrbmH5AttrString(f, "potential", QrbmPotentialNames[c->potential]));
+  PetscCall(QrbmH5WriteAttrString(f, "scheme", QrbmSchemeNames[c->scheme]));
+  PetscCall(QrbmH5WriteAttrString(f, "potential", QrbmPotentialNames[c->potential]));
   PetscCall(AttrReal(f, "potential_strength", c->strength));
   PetscCall(AttrReal(f, "potential_width", c->width));
   PetscCall(AttrReal(f, "trap_omega", c->trap_omega));
-  PetscCall(QrbmH5AttrString(f, "init", QrbmInitNames[c->init]));
+  PetscCall(QrbmH5WriteAttrString(f, "init", QrbmInitNames[c->init]));
   if (npk) PetscCall(AttrNumbers(f, "init_q", H5T_NATIVE_DOUBLE, npk, c->init_q));
   if (npk) PetscCall(AttrNumbers(f, "init_p", H5T_NATIVE_DOUBLE, npk, c->init_p));
   PetscCall(AttrReal(f, "ground_tol", c->ground_tol));
   PetscCall(AttrInt(f, "ground_maxiter", c->ground_maxiter));
   PetscCall(AttrReal(f, "ground_dtau", c->ground_dtau));
-  PetscCall(QrbmH5AttrString(f, "output", c->output));
+  PetscCall(QrbmH5WriteAttrString(f, "output", c->output));
   PetscCall(AttrInt(f, "output_interval", c->output_interval));
-  PetscCall(QrbmH5AttrString(f, "fftw_planner", QrbmPlannerNames[c->planner]));
-  PetscCall(QrbmH5AttrString(f, "fftw_wisdom", c->wisdom));
+  PetscCall(QrbmH5WriteAttrString(f, "fftw_planner", QrbmPlannerNames[c->planner]));
+  PetscCall(QrbmH5WriteAttrString(f, "fftw_wisdom", c->wisdom));
   PetscCall(AttrInt(f, "threads", c->threads));
-  PetscCall(QrbmH5AttrString(f, "method", QrbmMethodNames[c->method]));
+  PetscCall(QrbmH5WriteAttrString(f, "method", QrbmMethodNames[c->method]));
   PetscCall(AttrInt(f, "batch_size", c->batch_size));
   PetscCall(AttrReal(f, "rb_dt", c->rb_dt));
   PetscCall(AttrInt(f, "realizations", c->realizations));
   PetscCall(AttrInt(f, "seed", c->seed));
-  PetscCall(QrbmH5AttrString(f, "checkpoint_file", c->checkpoint_file));
-  PetscCall(QrbmH5AttrString(f, "checkpoint_interval", c->checkpoint_interval));
+  PetscCall(QrbmH5WriteAttrString(f, "checkpoint_file", c->checkpoint_file));
+  PetscCall(QrbmH5WriteAttrString(f, "checkpoint_interval", c->checkpoint_interval));
   PetscCall(AttrInt(f, "checkpoint_keep", c->checkpoint_keep));
-  PetscCall(QrbmH5AttrString(f, "restart", c->restart));
+  PetscCall(QrbmH5WriteAttrString(f, "restart", c->restart));
   PetscCall(AttrReal(f, "max_walltime", c->max_walltime));
   PetscCall(AttrReal(f, "memory_limit_mb", c->memory_limit_mb));
   PetscCall(AttrInt(f, "progress_interval", c->progress_interval));
@@ -84,11 +69,11 @@ PetscErrorCode QrbmOutputWriteOptions(hid_t f, const QrbmGrid *g, const QrbmConf
   PetscCall(AttrInt(f, "ranks_per_realization", c->ranks_per_realization));
   PetscCall(AttrInt(f, "record_pairings", c->record_pairings));
   PetscCall(AttrInt(f, "save_realizations", c->save_realizations));
-  PetscCall(QrbmH5AttrString(f, "rb_expectation", QrbmExpectationNames[c->expectation]));
+  PetscCall(QrbmH5WriteAttrString(f, "rb_expectation", QrbmExpectationNames[c->expectation]));
   PetscCall(AttrReal(f, "rb_enumerate_limit", c->enumerate_limit));
   PetscCall(AttrInt(f, "rdm_interval", c->rdm_interval));
   PetscCall(AttrInt(f, "rdm_batches", c->rdm_batches));
-  PetscCall(QrbmH5AttrString(f, "reference", QrbmReferenceNames[c->reference]));
+  PetscCall(QrbmH5WriteAttrString(f, "reference", QrbmReferenceNames[c->reference]));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -271,7 +256,7 @@ PetscErrorCode QrbmOutputCreate(MPI_Comm comm, const QrbmGrid *g, const QrbmConf
   QrbmCallH5Id(out->dxpl, H5Pcreate(H5P_DATASET_XFER));
   QrbmCallH5(H5Pset_dxpl_mpio(out->dxpl, H5FD_MPIO_COLLECTIVE));
   PetscCall(QrbmOutputWriteOptions(out->file, g, cfg));
-  PetscCall(QrbmH5AttrString(out->file, "status", "running"));
+  PetscCall(QrbmH5WriteAttrString(out->file, "status", "running"));
   PetscCall(CreateGroup(out->file, "/observables"));
   PetscCall(CreateGroup(out->file, "/density"));
   if (rec->rdm_offset >= 0) PetscCall(CreateGroup(out->file, "/rdm"));
@@ -384,7 +369,7 @@ PetscErrorCode QrbmOutputClose(QrbmOutput *out, QrbmOutputStatus status)
   PetscCall(PetscFree(out->pairings));
   if (status != QRBM_OUTPUT_FAILED) {
     H5Adelete(out->file, "status");
-    PetscCall(QrbmH5AttrString(out->file, "status", status == QRBM_OUTPUT_COMPLETE ? "complete" : "checkpointed"));
+    PetscCall(QrbmH5WriteAttrString(out->file, "status", status == QRBM_OUTPUT_COMPLETE ? "complete" : "checkpointed"));
   }
   H5Pclose(out->dxpl);
   if (H5Fclose(out->file) < 0) ok = 0;

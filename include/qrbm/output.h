@@ -36,4 +36,3 @@ PetscErrorCode QrbmOutputOpen(MPI_Comm comm, const QrbmConfig *cfg, const QrbmRe
 PetscErrorCode QrbmOutputClose(QrbmOutput *out, QrbmOutputStatus status);
 /* Root attributes: every option, code version, rank count (also used by checkpoints). */
 PetscErrorCode QrbmOutputWriteOptions(hid_t loc, const QrbmGrid *g, const QrbmConfig *cfg);
-PetscErrorCode QrbmH5AttrString(hid_t loc, const char *name, const char *value);
