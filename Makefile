@@ -10,9 +10,14 @@ CFLAGS   ?= -O3 -march=native -g
 CFLAGS   += -std=c11 -Wall -Wextra -Werror -fopenmp -fcx-limited-range -Iinclude
 LDLIBS   := -lfftw3_mpi -lfftw3_omp -lfftw3 -llapack -lblas -lm
 ifeq ($(SANITIZE),1)
-  CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -O1
+  CFLAGS  += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -O1
   LDFLAGS += -fsanitize=address,undefined
+  # Open MPI and HDF5 keep allocations until exit: leak reports would be theirs, not ours
+  export ASAN_OPTIONS = detect_leaks=0:exitcode=86
+  export UBSAN_OPTIONS = print_stacktrace=1
 endif
+# Objects remember the flavour they were built with: switching SANITIZE rebuilds everything.
+STAMP    := build/.flavour-sanitize$(SANITIZE)
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
 
@@ -31,7 +36,10 @@ $(DEPS_OK): tools/install-deps
 	@touch $@
 deps: $(DEPS_OK)
 
-build/%.o: src/%.c $(wildcard include/qrbm/*.h) | build
+$(STAMP): | build
+	rm -rf build/.flavour-* build/*.o build/*.a build/tests build/bench bin
+	touch $@
+build/%.o: src/%.c $(wildcard include/qrbm/*.h) $(STAMP) | build
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
 build/libqrbm.a: $(LIB_OBJ)
 	ar rcs $@ $^
