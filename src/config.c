@@ -115,7 +115,7 @@ static PetscErrorCode ParseOptions(MPI_Comm comm, QrbmConfig *c, PetscInt *nq, P
   OPT(PetscOptionsBool("-save_realizations", "store the per-realisation series in /realizations", "", c->save_realizations, &c->save_realizations, NULL), "-save_realizations");
   OPT(PetscOptionsEnum("-rb_expectation", "sample realisations or enumerate every pairing sequence", "", QrbmExpectationNames, (PetscEnum)c->expectation, (PetscEnum *)&c->expectation, NULL), "-rb_expectation");
   OPT(PetscOptionsReal("-rb_enumerate_limit", "largest number of pairing sequences -rb_expectation enumerate accepts", "", c->enumerate_limit, &c->enumerate_limit, NULL), "-rb_enumerate_limit");
-  OPT(PetscOptionsString("-checkpoint_file", "checkpoint file (HDF5), empty = no checkpoints", "", c->checkpoint_file, c->checkpoint_file, sizeof(c->checkpoint_file), NULL), "-checkpoint_file");
+  OPT(PetscOptionsString("-checkpoint_file", "checkpoint file (HDF5); empty = OUTPUT.ckpt, written only when a signal or -max_walltime stops the run", "", c->checkpoint_file, c->checkpoint_file, sizeof(c->checkpoint_file), NULL), "-checkpoint_file");
   OPT(PetscOptionsString("-checkpoint_interval", "checkpoint every <n> steps, <x>t simulated time or <x>s wall seconds, empty = only on signals/limits", "", c->checkpoint_interval, c->checkpoint_interval, sizeof(c->checkpoint_interval), NULL), "-checkpoint_interval");
   OPT(PetscOptionsInt("-checkpoint_keep", "number of checkpoints kept (FILE, FILE.1, ...) >= 1", "", c->checkpoint_keep, &c->checkpoint_keep, NULL), "-checkpoint_keep");
   OPT(PetscOptionsString("-restart", "continue the run saved in this checkpoint file", "", c->restart, c->restart, sizeof(c->restart), NULL), "-restart");
