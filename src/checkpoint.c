@@ -339,7 +339,8 @@ static PetscErrorCode OpenCheckpoint(const char *file, hid_t *f)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode OpenDataset(hid_t f, const char *file, const char *name, hsize_t want, hid_t *d)
+/* Opens dataset `name`, checking its length (want = 0: any, returned in *got when not NULL). */
+static PetscErrorCode OpenDataset(hid_t f, const char *file, const char *name, hsize_t want, hid_t *d, hsize_t *got)
 {
   hid_t   s;
   hsize_t dims[2] = {0, 0};
@@ -350,6 +351,7 @@ static PetscErrorCode OpenDataset(hid_t f, const char *file, const char *name, h
   QrbmCallH5(H5Sget_simple_extent_dims(s, dims, NULL));
   QrbmCallH5(H5Sclose(s));
   PetscCheck(want == 0 || dims[0] == want, PETSC_COMM_WORLD, PETSC_ERR_FILE_UNEXPECTED, "-restart %s: dataset %s has %llu entries, expected %llu: corrupt checkpoint", file, name, (unsigned long long)dims[0], (unsigned long long)want);
+  if (got) *got = dims[0];
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -414,20 +416,14 @@ PetscErrorCode QrbmCheckpointRead(QrbmRun *r)
   PetscCall(ReadAttrLL(f, c->restart, "threads", &threads));
   PetscCall(CheckOptions(r, f, nsteps));
   PetscCall(PetscCalloc1(R, &r->done));
-  PetscCall(OpenDataset(f, c->restart, "/done", (hsize_t)R, &d));
+  PetscCall(OpenDataset(f, c->restart, "/done", (hsize_t)R, &d, NULL));
   PetscCall(Block(d, H5T_NATIVE_CHAR, H5P_DEFAULT, PETSC_FALSE, 0, 0, (hsize_t)R, r->done, PETSC_TRUE));
   QrbmCallH5(H5Dclose(d));
   PetscCall(PetscMalloc1(ntimes, &ts));
-  PetscCall(OpenDataset(f, c->restart, "/tsteps", (hsize_t)ntimes, &d));
+  PetscCall(OpenDataset(f, c->restart, "/tsteps", (hsize_t)ntimes, &d, NULL));
   PetscCall(Block(d, H5T_NATIVE_LLONG, H5P_DEFAULT, PETSC_FALSE, 0, 0, (hsize_t)ntimes, ts, PETSC_TRUE));
   QrbmCallH5(H5Dclose(d));
-  PetscCall(OpenDataset(f, c->restart, "/items_k", 0, &d));
-  {
-    hid_t s;
-    QrbmCallH5Id(s, H5Dget_space(d));
-    QrbmCallH5(H5Sget_simple_extent_dims(s, &n3, NULL));
-    QrbmCallH5(H5Sclose(s));
-  }
+  PetscCall(OpenDataset(f, c->restart, "/items_k", 0, &d, &n3));
   const PetscInt nsaved = (PetscInt)(n3 / 3);
   PetscCall(PetscMalloc1(n3 + 1, &meta));
   PetscCall(Block(d, H5T_NATIVE_LLONG, H5P_DEFAULT, PETSC_FALSE, 0, 0, n3, meta, PETSC_TRUE));
@@ -445,7 +441,7 @@ PetscErrorCode QrbmCheckpointRead(QrbmRun *r)
   }
   if (c->reference == QRBM_REFERENCE_EXACT) {
     char flag = 0;
-    PetscCall(OpenDataset(f, c->restart, "/reference_done", 1, &d));
+    PetscCall(OpenDataset(f, c->restart, "/reference_done", 1, &d, NULL));
     PetscCall(Block(d, H5T_NATIVE_CHAR, H5P_DEFAULT, PETSC_FALSE, 0, 0, 1, &flag, PETSC_TRUE));
     QrbmCallH5(H5Dclose(d));
     r->ref_done = flag ? PETSC_TRUE : PETSC_FALSE;
@@ -483,15 +479,15 @@ static PetscErrorCode LoadExtras(QrbmRun *r, hid_t f, hsize_t nslots)
   PetscFunctionBeginUser;
   if (r->ref_done) {
     const PetscBool holder = r->ec.color == 0 && r->grid.rank == 0;
-    PetscCall(OpenDataset(f, c->restart, "/reference_rows", (hsize_t)len, &d));
+    PetscCall(OpenDataset(f, c->restart, "/reference_rows", (hsize_t)len, &d, NULL));
     PetscCall(Block(d, H5T_NATIVE_DOUBLE, H5P_DEFAULT, PETSC_FALSE, 0, 0, (hsize_t)len, r->ref_rows, holder));
     QrbmCallH5(H5Dclose(d));
     r->ref_held = holder;
   }
   if (!K) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(PetscMalloc2(K, &cnt, K * len, &sum));
-  PetscCall(OpenDataset(f, c->restart, "/slots_bcount", nslots, &dc));
-  PetscCall(OpenDataset(f, c->restart, "/slots_bsum", nslots, &d));
+  PetscCall(OpenDataset(f, c->restart, "/slots_bcount", nslots, &dc, NULL));
+  PetscCall(OpenDataset(f, c->restart, "/slots_bsum", nslots, &d, NULL));
   for (hsize_t s = 0; s < nslots; s++) {
     const PetscBool mine = (PetscInt)(s % (hsize_t)r->ec.ngroups) == r->ec.color && r->grid.rank == 0;
     PetscCall(Block(dc, H5T_NATIVE_DOUBLE, H5P_DEFAULT, PETSC_FALSE, s, 0, (hsize_t)K, cnt, mine));
@@ -517,8 +513,8 @@ PetscErrorCode QrbmCheckpointLoad(QrbmRun *r)
   PetscFunctionBeginUser;
   PetscCall(OpenCheckpoint(c->restart, &f));
   PetscCall(QrbmH5ComplexType(&ctype));
-  PetscCall(OpenDataset(f, c->restart, "/items_psi", 0, &dpsi));
-  PetscCall(OpenDataset(f, c->restart, "/items_rows", 0, &drows));
+  PetscCall(OpenDataset(f, c->restart, "/items_psi", 0, &dpsi, NULL));
+  PetscCall(OpenDataset(f, c->restart, "/items_rows", 0, &drows, NULL));
   PetscCall(PetscMalloc3(oldlen + 1, &buf, oldlen + 1, &mean, oldlen + 1, &m2));
   for (PetscInt q = 0; q < r->nrounds; q++)
     for (PetscInt cg = 0; cg < G; cg++) {
@@ -534,15 +530,9 @@ PetscErrorCode QrbmCheckpointLoad(QrbmRun *r)
   QrbmCallH5(H5Dclose(dpsi));
   QrbmCallH5(H5Dclose(drows));
   /* accumulators of the checkpointed groups: slot s merges into group s mod G, in slot order */
-  PetscCall(OpenDataset(f, c->restart, "/slots_n", 0, &dn));
-  {
-    hid_t s;
-    QrbmCallH5Id(s, H5Dget_space(dn));
-    QrbmCallH5(H5Sget_simple_extent_dims(s, &nslots, NULL));
-    QrbmCallH5(H5Sclose(s));
-  }
-  PetscCall(OpenDataset(f, c->restart, "/slots_mean", nslots, &dmean));
-  PetscCall(OpenDataset(f, c->restart, "/slots_m2", nslots, &dm2));
+  PetscCall(OpenDataset(f, c->restart, "/slots_n", 0, &dn, &nslots));
+  PetscCall(OpenDataset(f, c->restart, "/slots_mean", nslots, &dmean, NULL));
+  PetscCall(OpenDataset(f, c->restart, "/slots_m2", nslots, &dm2, NULL));
   for (hsize_t s = 0; s < nslots; s++) {
     const PetscBool mine = (PetscInt)(s % (hsize_t)G) == r->ec.color && r->grid.rank == 0;
     n = 0;
