@@ -42,6 +42,8 @@ static int PhysicsOptions(const QrbmConfig *c, char names[][32], char values[][5
   OPT_R("ground_tol", c->ground_tol); OPT_I("ground_maxiter", c->ground_maxiter); OPT_R("ground_dtau", c->ground_dtau);
   OPT_S("method", QrbmMethodNames[c->method]); OPT_I("batch_size", c->batch_size); OPT_R("rb_dt", c->rb_dt); OPT_I("realizations", c->realizations);
   OPT_I("seed", c->seed); OPT_I("output_interval", c->output_interval); OPT_I("save_realizations", c->save_realizations); OPT_I("record_pairings", c->record_pairings);
+  OPT_S("rb_expectation", QrbmExpectationNames[c->expectation]); OPT_I("rdm_interval", c->rdm_interval); OPT_I("rdm_batches", c->rdm_batches);
+  OPT_S("reference", QrbmReferenceNames[c->reference]);
   for (int which = 0; which < 2; which++) {
     const PetscReal *v = which ? c->init_p : c->init_q;
     snprintf(names[n], 32, "%s", which ? "init_p" : "init_q");
@@ -375,7 +377,7 @@ static PetscErrorCode CheckOptions(QrbmRun *r, hid_t f, long long nsteps_old)
   PetscCheck(!diff[0], PETSC_COMM_WORLD, PETSC_ERR_ARG_INCOMP, "-restart %s: physics options differ from the checkpointed run (only -t_final may be extended):%s", c->restart, diff);
   PetscCheck(c->nsteps == nsteps_old || c->realizations == 1, PETSC_COMM_WORLD, PETSC_ERR_ARG_INCOMP,
              "-restart %s: -t_final changed (%lld -> %" PetscInt_FMT " steps): only single-trajectory runs (-realizations 1) can be extended", c->restart, nsteps_old, c->nsteps);
-  PetscCheck(c->nsteps == nsteps_old || !c->save_realizations, PETSC_COMM_WORLD, PETSC_ERR_ARG_INCOMP, "-restart %s: -t_final cannot change with -save_realizations", c->restart);
+  PetscCheck(c->nsteps == nsteps_old || (!c->save_realizations && !c->record_pairings), PETSC_COMM_WORLD, PETSC_ERR_ARG_INCOMP, "-restart %s: -t_final cannot change with -save_realizations or -record_pairings (their datasets have the old length)", c->restart);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

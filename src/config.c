@@ -37,8 +37,7 @@ static PetscErrorCode CheckPackets(MPI_Comm comm, QrbmConfig *c, PetscInt nq, Pe
 {
   const PetscInt d = c->dim, N = c->particles;
   PetscFunctionBeginUser;
-  if (c->init == QRBM_INIT_GROUND) { c->ninit = 1; PetscFunctionReturn(PETSC_SUCCESS); }
-  c->ninit = c->init == QRBM_INIT_COHERENT ? 1 : N;
+  c->ninit = c->init == QRBM_INIT_SYMMETRIZED ? N : 1; /* ground starts from one coherent packet */
   const PetscInt want = c->ninit * d;
   PetscCheck(nq == 0 || nq == want, comm, PETSC_ERR_ARG_SIZ, "-init_q: %s needs %" PetscInt_FMT " numbers (%s), got %" PetscInt_FMT,
              QrbmInitNames[c->init], want, c->ninit == 1 ? "d, shared by all particles" : "N*d, one packet per particle", nq);
@@ -57,6 +56,32 @@ static PetscErrorCode CheckPackets(MPI_Comm comm, QrbmConfig *c, PetscInt nq, Pe
   do { \
     if ((call)) SETERRQ(comm, PETSC_ERR_ARG_WRONG, "option %s: the value given cannot be read (see bin/qrbm -help for its type and range)", name); \
   } while (0)
+
+/* Enumerated options are read as strings and looked up here, so that a wrong value is answered with
+   the list of valid ones (PETSc 3.18's enum parser also reads past its buffer on unknown values). */
+static PetscErrorCode ReadChoice(PetscOptionItems *PetscOptionsObject, MPI_Comm comm, const char *opt, const char *help, const char *const *names, void *value)
+{
+  char      buf[64], text[256], list[160] = "";
+  PetscInt  n = 0;
+  PetscBool set;
+  int      *v = (int *)value;
+  PetscFunctionBeginUser;
+  while (names[n]) n++;
+  n -= 2; /* PETSc enum lists end with the type name and the prefix */
+  for (PetscInt i = 0; i < n; i++) {
+    PetscCall(PetscStrlcat(list, i ? " " : "", sizeof(list)));
+    PetscCall(PetscStrlcat(list, names[i], sizeof(list)));
+  }
+  PetscCall(PetscSNPrintf(text, sizeof(text), "%s (one of: %s)", help, list));
+  PetscCall(PetscStrncpy(buf, names[*v], sizeof(buf)));
+  PetscCall(PetscOptionsString(opt, text, "", buf, buf, sizeof(buf), &set));
+  for (PetscInt i = 0; i < n; i++)
+    if (!strcmp(buf, names[i])) {
+      *v = (int)i;
+      PetscFunctionReturn(PETSC_SUCCESS);
+    }
+  SETERRQ(comm, PETSC_ERR_ARG_OUTOFRANGE, "%s %s: valid values are %s", opt, buf, list);
+}
 
 static PetscErrorCode ParseSeed(MPI_Comm comm, const char *text, PetscInt64 *seed)
 {
@@ -82,12 +107,12 @@ static PetscErrorCode ParseOptions(MPI_Comm comm, QrbmConfig *c, PetscInt *nq, P
   OPT(PetscOptionsReal("-hbar", "Planck constant hbar > 0 [action]", "", c->hbar, &c->hbar, NULL), "-hbar");
   OPT(PetscOptionsReal("-t_final", "final time > 0 [time]", "", c->t_final, &c->t_final, NULL), "-t_final");
   OPT(PetscOptionsReal("-dt", "time step dt, t_final/dt integer [time]", "", c->dt, &c->dt, NULL), "-dt");
-  OPT(PetscOptionsEnum("-scheme", "splitting scheme", "", QrbmSchemeNames, (PetscEnum)c->scheme, (PetscEnum *)&c->scheme, NULL), "-scheme");
-  OPT(PetscOptionsEnum("-potential", "pair potential V", "", QrbmPotentialNames, (PetscEnum)c->potential, (PetscEnum *)&c->potential, NULL), "-potential");
+  PetscCall(ReadChoice(PetscOptionsObject, comm, "-scheme", "splitting scheme", QrbmSchemeNames, &c->scheme));
+  PetscCall(ReadChoice(PetscOptionsObject, comm, "-potential", "pair potential V", QrbmPotentialNames, &c->potential));
   OPT(PetscOptionsReal("-potential_strength", "strength lambda of V [energy]", "", c->strength, &c->strength, NULL), "-potential_strength");
   OPT(PetscOptionsReal("-potential_width", "gaussian sigma, softcoulomb eps, cosine wavelength (L/width integer) > 0 [length]", "", c->width, &c->width, NULL), "-potential_width");
   OPT(PetscOptionsReal("-trap_omega", "harmonic trap U = omega^2 |x|^2/2, 0 = none, >= 0 [1/time]", "", c->trap_omega, &c->trap_omega, NULL), "-trap_omega");
-  OPT(PetscOptionsEnum("-init", "initial state", "", QrbmInitNames, (PetscEnum)c->init, (PetscEnum *)&c->init, NULL), "-init");
+  PetscCall(ReadChoice(PetscOptionsObject, comm, "-init", "initial state", QrbmInitNames, &c->init));
   *nq = *np = QRBM_MAX_PARTICLES * QRBM_MAX_DIM;
   OPT(PetscOptionsRealArray("-init_q", "packet centres: d numbers (coherent) or N*d (symmetrized) [length]", "", c->init_q, nq, &set), "-init_q");
   if (!set) *nq = 0;
@@ -100,11 +125,11 @@ static PetscErrorCode ParseOptions(MPI_Comm comm, QrbmConfig *c, PetscInt *nq, P
   OPT(PetscOptionsInt("-output_interval", "steps between output times >= 1", "", c->output_interval, &c->output_interval, NULL), "-output_interval");
   OPT(PetscOptionsInt("-progress_interval", "steps between progress lines, 0 = about 10 lines per run", "", c->progress_interval, &c->progress_interval, NULL), "-progress_interval");
   OPT(PetscOptionsBool("-quiet", "no progress lines or summary", "", c->quiet, &c->quiet, NULL), "-quiet");
-  OPT(PetscOptionsEnum("-fftw_planner", "FFTW planner effort", "", QrbmPlannerNames, (PetscEnum)c->planner, (PetscEnum *)&c->planner, NULL), "-fftw_planner");
+  PetscCall(ReadChoice(PetscOptionsObject, comm, "-fftw_planner", "FFTW planner effort", QrbmPlannerNames, &c->planner));
   OPT(PetscOptionsString("-fftw_wisdom", "FFTW wisdom file prefix (grid, ranks, threads appended), empty = none", "", c->wisdom, c->wisdom, sizeof(c->wisdom), NULL), "-fftw_wisdom");
   OPT(PetscOptionsInt("-threads", "threads per rank (FFTW + OpenMP) [1..256]", "", c->threads, &c->threads, NULL), "-threads");
   OPT(PetscOptionsReal("-memory_limit_mb", "memory per rank in MiB, 0 = node MemAvailable / ranks on node [MiB]", "", c->memory_limit_mb, &c->memory_limit_mb, NULL), "-memory_limit_mb");
-  OPT(PetscOptionsEnum("-method", "dynamics: exact H_N or random batch", "", QrbmMethodNames, (PetscEnum)c->method, (PetscEnum *)&c->method, NULL), "-method");
+  PetscCall(ReadChoice(PetscOptionsObject, comm, "-method", "dynamics: exact H_N or random batch", QrbmMethodNames, &c->method));
   OPT(PetscOptionsInt("-batch_size", "random batch size P: 2 <= P <= N, P divides N", "", c->batch_size, &c->batch_size, NULL), "-batch_size");
   OPT(PetscOptionsReal("-rb_dt", "reshuffle interval Dt, a whole multiple of dt, 0 = dt [time]", "", c->rb_dt, &c->rb_dt, NULL), "-rb_dt");
   OPT(PetscOptionsInt("-realizations", "independent random batch realisations R >= 1", "", c->realizations, &c->realizations, NULL), "-realizations");
@@ -113,7 +138,7 @@ static PetscErrorCode ParseOptions(MPI_Comm comm, QrbmConfig *c, PetscInt *nq, P
   OPT(PetscOptionsInt("-ranks_per_realization", "ranks per realisation group g (divides the rank count), 0 = automatic", "", c->ranks_per_realization, &c->ranks_per_realization, NULL), "-ranks_per_realization");
   OPT(PetscOptionsBool("-record_pairings", "store every pairing permutation in /pairings", "", c->record_pairings, &c->record_pairings, NULL), "-record_pairings");
   OPT(PetscOptionsBool("-save_realizations", "store the per-realisation series in /realizations", "", c->save_realizations, &c->save_realizations, NULL), "-save_realizations");
-  OPT(PetscOptionsEnum("-rb_expectation", "sample realisations or enumerate every pairing sequence", "", QrbmExpectationNames, (PetscEnum)c->expectation, (PetscEnum *)&c->expectation, NULL), "-rb_expectation");
+  PetscCall(ReadChoice(PetscOptionsObject, comm, "-rb_expectation", "sample realisations or enumerate every pairing sequence", QrbmExpectationNames, &c->expectation));
   OPT(PetscOptionsReal("-rb_enumerate_limit", "largest number of pairing sequences -rb_expectation enumerate accepts", "", c->enumerate_limit, &c->enumerate_limit, NULL), "-rb_enumerate_limit");
   OPT(PetscOptionsString("-checkpoint_file", "checkpoint file (HDF5); empty = OUTPUT.ckpt, written only when a signal or -max_walltime stops the run", "", c->checkpoint_file, c->checkpoint_file, sizeof(c->checkpoint_file), NULL), "-checkpoint_file");
   OPT(PetscOptionsString("-checkpoint_interval", "checkpoint every <n> steps, <x>t simulated time or <x>s wall seconds, empty = only on signals/limits", "", c->checkpoint_interval, c->checkpoint_interval, sizeof(c->checkpoint_interval), NULL), "-checkpoint_interval");
@@ -124,7 +149,7 @@ static PetscErrorCode ParseOptions(MPI_Comm comm, QrbmConfig *c, PetscInt *nq, P
   OPT(PetscOptionsInt("-rdm_interval", "one-particle reduced density matrix R_1 every so many output times, 0 = never", "", c->rdm_interval, &c->rdm_interval, NULL), "-rdm_interval");
   OPT(PetscOptionsInt("-rdm_batches", "realisation groups K for jackknife errors of R_1 distances [2..]", "", c->rdm_batches, &c->rdm_batches, NULL), "-rdm_batches");
   OPT(PetscOptionsReal("-rdm_max_mb", "largest R_1 (M^d x M^d complex) accepted [MiB]", "", c->rdm_max_mb, &c->rdm_max_mb, NULL), "-rdm_max_mb");
-  OPT(PetscOptionsEnum("-reference", "also run the exact dynamics as reference for the RB error (/error)", "", QrbmReferenceNames, (PetscEnum)c->reference, (PetscEnum *)&c->reference, NULL), "-reference");
+  PetscCall(ReadChoice(PetscOptionsObject, comm, "-reference", "also run the exact dynamics as reference for the RB error (/error)", QrbmReferenceNames, &c->reference));
   PetscOptionsEnd();
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -142,6 +167,8 @@ static PetscErrorCode CheckBatches(MPI_Comm comm, QrbmConfig *c)
   PetscCheck(fabs(k - round(k)) <= 1e-9 * k && round(k) >= 1, comm, PETSC_ERR_ARG_INCOMP, "-rb_dt %g is not a whole multiple of -dt %g: nearest valid values are %.12g and %.12g",
              (double)c->rb_dt, (double)c->dt, PetscMax(1, floor(k)) * c->dt, PetscMax(1, ceil(k)) * c->dt);
   c->rb_steps = (PetscInt)round(k);
+  PetscCheck(c->expectation == QRBM_EXPECT_SAMPLE || (!c->checkpoint_file[0] && !c->checkpoint_interval[0] && !c->restart[0] && c->max_walltime == 0 && !c->save_realizations && !c->record_pairings), comm, PETSC_ERR_ARG_INCOMP,
+             "-rb_expectation enumerate computes an exact expectation without realisations: it cannot be checkpointed (-checkpoint_file, -checkpoint_interval, -restart, -max_walltime) and has no -save_realizations or -record_pairings");
   if (c->method == QRBM_METHOD_EXACT) {
     PetscCheck(c->realizations == 1, comm, PETSC_ERR_ARG_INCOMP, "-realizations %" PetscInt_FMT " with -method exact: the exact dynamics is deterministic, use -realizations 1 (or -method rbm)", c->realizations);
     PetscCheck(c->expectation == QRBM_EXPECT_SAMPLE, comm, PETSC_ERR_ARG_INCOMP, "-rb_expectation enumerate needs -method rbm");

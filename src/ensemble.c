@@ -67,6 +67,8 @@ static PetscErrorCode ReportRealization(QrbmRun *r, PetscInt done, PetscInt mine
   PetscFunctionBeginUser;
   if (r->cfg.quiet || r->cfg.realizations == 1) PetscFunctionReturn(PETSC_SUCCESS);
   const double wall = MPI_Wtime() - r->wall;
+  if (k == -1) PetscCall(PetscPrintf(r->ec.world, "exact reference done (group 0)\n"));
+  if (k < 0) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(PetscPrintf(r->ec.world, "realisation %6" PetscInt_FMT " done: about %" PetscInt_FMT "/%" PetscInt_FMT " (%d groups)  wall %9.2f s  ETA %9.2f s\n", k,
                         PetscMin(done * r->ec.ngroups, r->cfg.realizations), r->cfg.realizations, r->ec.ngroups, wall, wall / done * (mine - done)));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -127,7 +129,7 @@ static PetscInt ExtraStates(const QrbmRun *r, PetscBool *keep_psi0)
 {
   PetscInt mine, fresh;
   *keep_psi0 = PETSC_FALSE;
-  if (r->cfg.expectation == QRBM_EXPECT_ENUMERATE) return Intervals(&r->cfg) + 1;
+  if (r->cfg.expectation == QRBM_EXPECT_ENUMERATE) return Intervals(&r->cfg);
   MyItems(r, &mine, &fresh);
   *keep_psi0 = fresh > 0 && mine > 1 ? PETSC_TRUE : PETSC_FALSE;
   return (*keep_psi0 ? 1 : 0) + (mine - fresh);
@@ -163,7 +165,9 @@ PetscErrorCode QrbmRunSetUp(QrbmRun *r)
   PetscCall(QrbmPropagatorCreate(c, &r->grid, &r->state, &r->kin, &r->pot, &r->prop));
   PetscCall(PetscCalloc3(r->ntimes * r->rec.len, &r->rows, r->ntimes * r->rec.len, &r->acc_mean, r->ntimes * r->rec.len, &r->acc_m2));
   if (keep_psi0) PetscCall(PetscMalloc1(r->grid.xlay.count, &r->psi0));
-  r->nbatch = c->rdm_interval > 0 && c->method == QRBM_METHOD_RBM ? c->rdm_batches : 0;
+  /* jackknife groups: at most one per realisation, none below two */
+  r->nbatch = c->rdm_interval > 0 && c->method == QRBM_METHOD_RBM && c->expectation == QRBM_EXPECT_SAMPLE ? PetscMin(c->rdm_batches, c->realizations) : 0;
+  if (r->nbatch < 2) r->nbatch = 0;
   PetscCall(PetscCalloc2(r->nbatch, &r->bcount, r->nbatch * r->ntimes * r->rec.len, &r->bsum));
   if (c->reference == QRBM_REFERENCE_EXACT) PetscCall(PetscCalloc1(r->ntimes * r->rec.len, &r->ref_rows));
   if (c->restart[0]) PetscCall(QrbmCheckpointLoad(r)); /* the saved states of this group's items */
@@ -352,7 +356,7 @@ static PetscErrorCode RunRound(QrbmRun *r, const double *zeros, PetscBool *stop)
     PetscCall(Act(r, step, PETSC_FALSE, stop));
   }
   if (active) PetscCall(FinishItem(r, &r->items[it]));
-  PetscCall(ReportRealization(r, r->round + 1, r->nrounds, active ? r->items[it].k : -1));
+  PetscCall(ReportRealization(r, r->round + 1, r->nrounds, r->round_item[r->round * r->ec.ngroups] >= 0 ? r->items[r->round_item[r->round * r->ec.ngroups]].k : -2));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -459,7 +463,7 @@ static PetscErrorCode Enumerate(QrbmRun *r, double *mean, double *stderr)
   PetscFunctionBeginUser;
   e.nint = Intervals(c);
   const double npart = QrbmBatchCountPartitions(c->particles, c->batch_size), nseq = pow(npart, (double)e.nint);
-  PetscCall(PetscPrintf(r->ec.world, "rb_expectation enumerate: %g partitions per interval, %" PetscInt_FMT " intervals: %g pairing sequences\n", npart, e.nint, nseq));
+  if (!c->quiet) PetscCall(PetscPrintf(r->ec.world, "rb_expectation enumerate: %g partitions per interval, %" PetscInt_FMT " intervals: %g pairing sequences\n", npart, e.nint, nseq));
   PetscCheck(nseq <= c->enumerate_limit, r->ec.world, PETSC_ERR_ARG_OUTOFRANGE,
              "-rb_expectation enumerate: %g pairing sequences exceed -rb_enumerate_limit %g: use fewer intervals (-rb_dt, -t_final) or -rb_expectation sample", nseq, (double)c->enumerate_limit);
   e.npart = (PetscInt)llround(npart);
@@ -523,7 +527,7 @@ PetscErrorCode QrbmRunExecute(QrbmRun *r, PetscBool *stopped)
     if (r->psi0) PetscCall(PetscArraycpy(r->psi0, r->state.psi, r->grid.xlay.count));
     PetscCall(PetscLogStagePop());
   }
-  if (c->restart[0]) PetscCall(QrbmOutputOpen(r->ec.world, c, &r->rec, (hsize_t)r->ntimes, (hsize_t)Intervals(c), (hsize_t)r->rows_written, &r->out));
+  if (c->restart[0]) PetscCall(QrbmOutputOpen(r->ec.world, &r->grid, c, &r->rec, (hsize_t)r->ntimes, (hsize_t)Intervals(c), (hsize_t)r->rows_written, &r->out));
   else PetscCall(QrbmOutputCreate(r->ec.world, &r->grid, c, &r->rec, r->obs.pgrid, (hsize_t)r->ntimes, (hsize_t)Intervals(c), &r->out));
   PetscCall(PetscMalloc2(len, &mean, len, &stderr));
   PetscCall(PetscLogStagePush(QRBM_STAGE_TIMELOOP));

@@ -97,7 +97,7 @@ PetscErrorCode QrbmGridCheckMemory(const QrbmGrid *g, const QrbmConfig *cfg, Pet
   PetscCallMPI(MPI_Comm_size(node, &on_node));
   PetscCallMPI(MPI_Comm_free(&node));
   avail = cfg->memory_limit_mb > 0 ? cfg->memory_limit_mb * 1048576.0 : NodeAvailableBytes() / on_node;
-  if (!cfg->quiet) PetscCall(PetscPrintf(g->comm, "memory: %.1f MiB per rank needed (state of %g points over %d ranks, %" PetscInt_FMT " saved copies), %.1f MiB available per rank\n", need / 1048576.0, g->total, g->size, extra_states, avail / 1048576.0));
+  if (!cfg->quiet) PetscCall(PetscPrintf(PETSC_COMM_WORLD, "memory: %.1f MiB per rank needed (state of %g points over %d ranks, %" PetscInt_FMT " saved copies), %.1f MiB available per rank\n", need / 1048576.0, g->total, g->size, extra_states, avail / 1048576.0));
   PetscCheck(avail <= 0 || need <= avail, g->comm, PETSC_ERR_MEM,
              "the run needs %.1f MiB per rank but only %.1f MiB are available (-memory_limit_mb or MemAvailable / ranks per node): reduce -grid or -particles, or use more ranks",
              need / 1048576.0, avail / 1048576.0);

@@ -28,7 +28,10 @@ PetscErrorCode QrbmOutputWriteOptions(hid_t f, const QrbmGrid *g, const QrbmConf
   PetscFunctionBeginUser;
   PetscCall(QrbmH5WriteAttrString(f, "qrbm_version", QRBM_VERSION));
   PetscCall(AttrInt(f, "format_version", QRBM_FORMAT_VERSION));
-  PetscCall(AttrInt(f, "mpi_ranks", g->size));
+  PetscMPIInt wsize;
+  PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &wsize));
+  PetscCall(AttrInt(f, "mpi_ranks", wsize));
+  PetscCall(AttrInt(f, "ranks_per_group", g->size));
   PetscCall(AttrInt(f, "dim", c->dim));
   PetscCall(AttrInt(f, "particles", c->particles));
   PetscCall(AttrInt(f, "grid", c->grid));
@@ -64,6 +67,8 @@ PetscErrorCode QrbmOutputWriteOptions(hid_t f, const QrbmGrid *g, const QrbmConf
   PetscCall(QrbmH5WriteAttrString(f, "restart", c->restart));
   PetscCall(AttrReal(f, "max_walltime", c->max_walltime));
   PetscCall(AttrReal(f, "memory_limit_mb", c->memory_limit_mb));
+  PetscCall(AttrReal(f, "rdm_max_mb", c->rdm_max_mb));
+  PetscCall(AttrReal(f, "checkpoint_test_delay", c->checkpoint_test_delay));
   PetscCall(AttrInt(f, "progress_interval", c->progress_interval));
   PetscCall(AttrInt(f, "quiet", c->quiet));
   PetscCall(AttrInt(f, "ranks_per_realization", c->ranks_per_realization));
@@ -198,7 +203,7 @@ static PetscErrorCode CutSeries(QrbmOutput *out, const char *name, hsize_t keep)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode QrbmOutputOpen(MPI_Comm comm, const QrbmConfig *cfg, const QrbmRecord *rec, hsize_t ntotal, hsize_t nintervals, hsize_t keep, QrbmOutput *out)
+PetscErrorCode QrbmOutputOpen(MPI_Comm comm, const QrbmGrid *g, const QrbmConfig *cfg, const QrbmRecord *rec, hsize_t ntotal, hsize_t nintervals, hsize_t keep, QrbmOutput *out)
 {
   hid_t fapl;
   char  name[PETSC_MAX_PATH_LEN];
@@ -222,6 +227,10 @@ PetscErrorCode QrbmOutputOpen(MPI_Comm comm, const QrbmConfig *cfg, const QrbmRe
   PetscCheck(out->file >= 0, comm, PETSC_ERR_FILE_OPEN, "-restart: cannot open the output %s for appending (not an HDF5 file?)", out->part);
   QrbmCallH5Id(out->dxpl, H5Pcreate(H5P_DATASET_XFER));
   QrbmCallH5(H5Pset_dxpl_mpio(out->dxpl, H5FD_MPIO_COLLECTIVE));
+  /* the root attributes describe the latest segment (-t_final may have grown, ranks changed) */
+  while (H5Adelete_by_idx(out->file, ".", H5_INDEX_NAME, H5_ITER_INC, 0, H5P_DEFAULT) >= 0) {}
+  PetscCall(QrbmOutputWriteOptions(out->file, g, cfg));
+  PetscCall(QrbmH5WriteAttrString(out->file, "status", "running"));
   out->nrdm = rec->rdm_interval > 0 ? (keep + (hsize_t)rec->rdm_interval - 1) / (hsize_t)rec->rdm_interval : 0;
   for (int i = 0; i < rec->nfields; i++) {
     const hsize_t k = rec->f[i].rdm ? out->nrdm : keep;

@@ -30,7 +30,7 @@ PetscErrorCode QrbmOutputWritePairings(QrbmOutput *out, PetscInt r, const int *p
 typedef enum { QRBM_OUTPUT_FAILED, QRBM_OUTPUT_CHECKPOINTED, QRBM_OUTPUT_COMPLETE } QrbmOutputStatus;
 /* Reopens the output of a checkpointed run (OUTPUT.part, or OUTPUT renamed back to it) and cuts
    every time series to the `keep` rows that the checkpoint accounts for. Collective. */
-PetscErrorCode QrbmOutputOpen(MPI_Comm comm, const QrbmConfig *cfg, const QrbmRecord *rec, hsize_t ntotal, hsize_t nintervals, hsize_t keep, QrbmOutput *out);
+PetscErrorCode QrbmOutputOpen(MPI_Comm comm, const QrbmGrid *g, const QrbmConfig *cfg, const QrbmRecord *rec, hsize_t ntotal, hsize_t nintervals, hsize_t keep, QrbmOutput *out);
 /* Closes the file. COMPLETE and CHECKPOINTED rename OUTPUT.part to OUTPUT and record the status in
    the root attribute "status"; FAILED removes OUTPUT.part. Collective. */
 PetscErrorCode QrbmOutputClose(QrbmOutput *out, QrbmOutputStatus status);
