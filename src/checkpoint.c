@@ -398,14 +398,79 @@ static PetscErrorCode MergeOutputTimes(QrbmRun *r, const long long *old, long lo
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode QrbmCheckpointRead(QrbmRun *r)
+/* A whole 1-D dataset into new memory (PetscFree it); want = 0 accepts any length, put in *n. */
+static PetscErrorCode ReadWhole(hid_t f, const char *file, const char *name, hid_t type, size_t elsize, hsize_t want, void **buf, hsize_t *n)
+{
+  hid_t d;
+  PetscFunctionBeginUser;
+  PetscCall(OpenDataset(f, file, name, want, &d, n));
+  PetscCall(PetscMalloc(elsize * (*n + 1), buf));
+  PetscCall(Block(d, type, H5P_DEFAULT, PETSC_FALSE, 0, 0, *n, *buf, PETSC_TRUE));
+  QrbmCallH5(H5Dclose(d));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The item list: resumed items (file order), the exact reference if it has not started, then every
+   realisation neither done nor saved, in index order. */
+static PetscErrorCode ReadItems(QrbmRun *r, hid_t f)
 {
   const QrbmConfig *c = &r->cfg;
   const PetscInt    R = c->realizations;
-  long long         fmt = 0, nsteps = 0, ntimes = 0, rows_written = 0, ranks = 0, gsize = 0, threads = 0, *meta, *ts;
-  hid_t             f, d;
-  hsize_t           n3 = 0;
+  long long        *meta;
+  char             *flag = NULL;
+  hsize_t           n3, n;
+  PetscBool         ref_saved = PETSC_FALSE;
+  PetscFunctionBeginUser;
+  PetscCall(ReadWhole(f, c->restart, "/done", H5T_NATIVE_CHAR, 1, (hsize_t)R, (void **)&r->done, &n));
+  PetscCall(ReadWhole(f, c->restart, "/items_k", H5T_NATIVE_LLONG, sizeof(long long), 0, (void **)&meta, &n3));
+  PetscCall(PetscCalloc1(R + 1, &r->items));
+  for (PetscInt j = 0; j < (PetscInt)(n3 / 3); j++) {
+    const long long k = meta[3 * j];
+    const PetscBool ref = k == -1 && c->reference == QRBM_REFERENCE_EXACT;
+    PetscCheck(ref || (k >= 0 && k < R && !r->done[k] && meta[3 * j + 1] >= 0), PETSC_COMM_WORLD, PETSC_ERR_FILE_UNEXPECTED, "-restart %s: item %" PetscInt_FMT " is inconsistent: corrupt checkpoint", c->restart, j);
+    r->items[r->nitems++] = (QrbmItem){(PetscInt)k, (PetscInt)meta[3 * j + 1], meta[3 * j + 2] ? PETSC_TRUE : PETSC_FALSE, PETSC_TRUE, NULL, NULL};
+    if (ref) ref_saved = PETSC_TRUE;
+    else r->done[k] = 2; /* in progress: neither done nor fresh */
+  }
+  if (c->reference == QRBM_REFERENCE_EXACT) {
+    PetscCall(ReadWhole(f, c->restart, "/reference_done", H5T_NATIVE_CHAR, 1, 1, (void **)&flag, &n));
+    r->ref_done = flag[0] ? PETSC_TRUE : PETSC_FALSE;
+    if (!r->ref_done && !ref_saved) r->items[r->nitems++] = (QrbmItem){-1, 0, PETSC_FALSE, PETSC_FALSE, NULL, NULL};
+  }
+  for (PetscInt k = 0; k < R; k++) {
+    if (!r->done[k]) r->items[r->nitems++] = (QrbmItem){k, 0, PETSC_FALSE, PETSC_FALSE, NULL, NULL};
+    if (r->done[k] == 2) r->done[k] = 0;
+  }
+  PetscCall(PetscFree(meta));
+  PetscCall(PetscFree(flag));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The same parallel layout plans the same transforms with the saved wisdom: bit-identical. */
+static PetscErrorCode ImportWisdom(QrbmRun *r, hid_t f)
+{
+  const QrbmConfig *c = &r->cfg;
+  long long         ranks = 0, gsize = 0, threads = 0;
   char              planner[32], *wisdom;
+  PetscFunctionBeginUser;
+  PetscCall(ReadAttrLL(f, c->restart, "mpi_ranks", &ranks));
+  PetscCall(ReadAttrLL(f, c->restart, "group_size", &gsize));
+  PetscCall(ReadAttrLL(f, c->restart, "threads", &threads));
+  PetscCall(ReadAttrString(f, c->restart, "fftw_planner", planner, sizeof(planner)));
+  if (ranks != r->ec.wsize || gsize != r->grid.size || threads != c->threads || strcmp(planner, QrbmPlannerNames[c->planner])) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(PetscMalloc1(1 << 22, &wisdom));
+  PetscCall(ReadAttrString(f, c->restart, "fftw_wisdom", wisdom, 1 << 22));
+  if (wisdom[0]) fftw_import_wisdom_from_string(wisdom);
+  PetscCall(PetscFree(wisdom));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode QrbmCheckpointRead(QrbmRun *r)
+{
+  const QrbmConfig *c = &r->cfg;
+  long long         fmt = 0, nsteps = 0, ntimes = 0, rows_written = 0, *ts;
+  hid_t             f;
+  hsize_t           n;
   PetscFunctionBeginUser;
   PetscCall(OpenCheckpoint(c->restart, &f));
   PetscCall(ReadAttrLL(f, c->restart, "checkpoint_format", &fmt));
@@ -413,59 +478,14 @@ PetscErrorCode QrbmCheckpointRead(QrbmRun *r)
   PetscCall(ReadAttrLL(f, c->restart, "nsteps", &nsteps));
   PetscCall(ReadAttrLL(f, c->restart, "ntimes", &ntimes));
   PetscCall(ReadAttrLL(f, c->restart, "rows_written", &rows_written));
-  PetscCall(ReadAttrLL(f, c->restart, "mpi_ranks", &ranks));
-  PetscCall(ReadAttrLL(f, c->restart, "group_size", &gsize));
-  PetscCall(ReadAttrLL(f, c->restart, "threads", &threads));
   PetscCall(CheckOptions(r, f, nsteps));
-  PetscCall(PetscCalloc1(R, &r->done));
-  PetscCall(OpenDataset(f, c->restart, "/done", (hsize_t)R, &d, NULL));
-  PetscCall(Block(d, H5T_NATIVE_CHAR, H5P_DEFAULT, PETSC_FALSE, 0, 0, (hsize_t)R, r->done, PETSC_TRUE));
-  QrbmCallH5(H5Dclose(d));
-  PetscCall(PetscMalloc1(ntimes, &ts));
-  PetscCall(OpenDataset(f, c->restart, "/tsteps", (hsize_t)ntimes, &d, NULL));
-  PetscCall(Block(d, H5T_NATIVE_LLONG, H5P_DEFAULT, PETSC_FALSE, 0, 0, (hsize_t)ntimes, ts, PETSC_TRUE));
-  QrbmCallH5(H5Dclose(d));
-  PetscCall(OpenDataset(f, c->restart, "/items_k", 0, &d, &n3));
-  const PetscInt nsaved = (PetscInt)(n3 / 3);
-  PetscCall(PetscMalloc1(n3 + 1, &meta));
-  PetscCall(Block(d, H5T_NATIVE_LLONG, H5P_DEFAULT, PETSC_FALSE, 0, 0, n3, meta, PETSC_TRUE));
-  QrbmCallH5(H5Dclose(d));
-  /* resumed items first, then every realisation neither done nor saved, in index order */
-  PetscCall(PetscCalloc1(R + 1, &r->items));
-  r->nitems = 0;
-  PetscBool ref_saved = PETSC_FALSE;
-  for (PetscInt j = 0; j < nsaved; j++) {
-    const PetscBool ref = meta[3 * j] == -1 && c->reference == QRBM_REFERENCE_EXACT;
-    PetscCheck(ref || (meta[3 * j] >= 0 && meta[3 * j] < R && !r->done[meta[3 * j]] && meta[3 * j + 1] >= 0), PETSC_COMM_WORLD, PETSC_ERR_FILE_UNEXPECTED, "-restart %s: item %" PetscInt_FMT " is inconsistent: corrupt checkpoint", c->restart, j);
-    r->items[r->nitems++] = (QrbmItem){(PetscInt)meta[3 * j], (PetscInt)meta[3 * j + 1], meta[3 * j + 2] ? PETSC_TRUE : PETSC_FALSE, PETSC_TRUE, NULL, NULL};
-    if (ref) ref_saved = PETSC_TRUE;
-    else r->done[meta[3 * j]] = 2; /* in progress */
-  }
-  if (c->reference == QRBM_REFERENCE_EXACT) {
-    char flag = 0;
-    PetscCall(OpenDataset(f, c->restart, "/reference_done", 1, &d, NULL));
-    PetscCall(Block(d, H5T_NATIVE_CHAR, H5P_DEFAULT, PETSC_FALSE, 0, 0, 1, &flag, PETSC_TRUE));
-    QrbmCallH5(H5Dclose(d));
-    r->ref_done = flag ? PETSC_TRUE : PETSC_FALSE;
-    if (!r->ref_done && !ref_saved) r->items[r->nitems++] = (QrbmItem){-1, 0, PETSC_FALSE, PETSC_FALSE, NULL, NULL};
-  }
-  for (PetscInt k = 0; k < R; k++) {
-    if (!r->done[k]) r->items[r->nitems++] = (QrbmItem){k, 0, PETSC_FALSE, PETSC_FALSE, NULL, NULL};
-    if (r->done[k] == 2) r->done[k] = 0;
-  }
-  PetscCall(MergeOutputTimes(r, ts, ntimes, nsaved ? r->items[0].step : c->nsteps));
+  PetscCall(ReadItems(r, f));
+  PetscCall(ReadWhole(f, c->restart, "/tsteps", H5T_NATIVE_LLONG, sizeof(long long), (hsize_t)ntimes, (void **)&ts, &n));
+  PetscCall(MergeOutputTimes(r, ts, ntimes, r->nitems && r->items[0].resumed ? r->items[0].step : c->nsteps));
+  PetscCall(PetscFree(ts));
   r->rows_written = (PetscInt)rows_written;
   r->ntimes_saved = (PetscInt)ntimes;
-  PetscCall(PetscFree(meta));
-  PetscCall(PetscFree(ts));
-  /* the same parallel layout plans the same transforms with the saved wisdom: bit-identical */
-  PetscCall(ReadAttrString(f, c->restart, "fftw_planner", planner, sizeof(planner)));
-  if (ranks == r->ec.wsize && gsize == r->grid.size && threads == c->threads && !strcmp(planner, QrbmPlannerNames[c->planner])) {
-    PetscCall(PetscMalloc1(1 << 22, &wisdom));
-    PetscCall(ReadAttrString(f, c->restart, "fftw_wisdom", wisdom, 1 << 22));
-    if (wisdom[0]) fftw_import_wisdom_from_string(wisdom);
-    PetscCall(PetscFree(wisdom));
-  }
+  PetscCall(ImportWisdom(r, f));
   QrbmCallH5(H5Fclose(f));
   r->restarted = PETSC_TRUE;
   PetscFunctionReturn(PETSC_SUCCESS);

@@ -229,6 +229,10 @@ PetscErrorCode QrbmOutputOpen(MPI_Comm comm, const QrbmGrid *g, const QrbmConfig
   QrbmCallH5(H5Pset_dxpl_mpio(out->dxpl, H5FD_MPIO_COLLECTIVE));
   /* the root attributes describe the latest segment (-t_final may have grown, ranks changed) */
   while (H5Adelete_by_idx(out->file, ".", H5_INDEX_NAME, H5_ITER_INC, 0, H5P_DEFAULT) >= 0) {}
+  /* products of a completed segment's end are recomputed at the end of this one */
+  static const char *derived[] = {"/rdm/eigenvalues", "/rdm/purity", "/rdm/entropy", "/rdm/R1_batches", "/rdm/batch_counts", "/wigner", "/error"};
+  for (size_t i = 0; i < sizeof(derived) / sizeof(derived[0]); i++)
+    if (H5Lexists(out->file, derived[i], H5P_DEFAULT) > 0) QrbmCallH5(H5Ldelete(out->file, derived[i], H5P_DEFAULT));
   PetscCall(QrbmOutputWriteOptions(out->file, g, cfg));
   PetscCall(QrbmH5WriteAttrString(out->file, "status", "running"));
   out->nrdm = rec->rdm_interval > 0 ? (keep + (hsize_t)rec->rdm_interval - 1) / (hsize_t)rec->rdm_interval : 0;
