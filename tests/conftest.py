@@ -27,14 +27,6 @@ TIMEOUT = 300  # seconds per solver run; every run in these tests takes well und
 
 _counter = itertools.count()
 
-# Known solver bug (Nov 2026): with N*d = 1 the grid pads the FFT to a 2-D M x 1 array
-# (src/grid.c: nfft = max(D, 2)), and FFTW-MPI returns NULL for the FFTW_MPI_TRANSPOSED_OUT/IN plans
-# of an array with a size-1 dimension, so every -particles 1 -dim 1 run exits 1 with "FFTW planning
-# failed" (any M, any rank count, any planner). Tests of that case are strict xfails: remove the
-# mark when the solver is fixed (an unexpected pass fails the suite).
-N1D1_BUG = pytest.mark.xfail(strict=True, raises=AssertionError,
-                             reason="solver bug: -particles 1 -dim 1 fails in FFTW-MPI planning of the transposed M x 1 transform (exit 1)")
-
 
 def mpi_env():
     env = dict(os.environ)

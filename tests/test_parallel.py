@@ -7,10 +7,12 @@ rounding errors per step: ~nsteps x log2(M^(N d)) x eps ~ 1e-14 here. The bound 
 relative to the size of each dataset (its largest absolute value), on every dataset of
 /observables and /density.
 """
+import subprocess
+
 import numpy as np
 import pytest
 
-from conftest import N1D1_BUG, run_qrbm
+from conftest import run_qrbm
 
 RTOL = 1e-12
 
@@ -94,13 +96,38 @@ def test_rank_and_thread_invariance(tmp_path, case):
             assert_same_output(ref, out, f"{case}: np={np_} threads={threads} vs np={configs[0][0]} threads={configs[0][1]}")
 
 
-@N1D1_BUG
-def test_rank_invariance_one_particle_1d(tmp_path):
-    args = {"-particles": 1, "-dim": 1, "-grid": 32, "-box": 12.0, "-potential": "none", "-trap_omega": 1.0, "-init_q": 0.5, "-init_p": 0.2,
-            "-t_final": 0.2, "-dt": 0.05}
+# N*d = 1 (one particle in 1-D): the transform is padded to M x 1 and, without a transposed FFTW-MPI
+# plan for that shape, momentum space keeps the position slabs. FFTW-MPI's untransposed M x 1 plan
+# (which it runs as a distributed 1-D transform) works only for some (M, ranks): M = 31 on 2 ranks
+# gets no plan ("FFTW planning failed", exit 1); M = 32 on 3 ranks writes past the slab allocation
+# and aborts (deterministic); M = 33 on 3 ranks also writes out of bounds (valgrind: invalid writes
+# inside fftw_execute) but whether that crashes depends on the heap layout, so it cannot be a strict
+# xfail. M = 32 on 2 and 4 ranks is valgrind-clean.
+_N1D1_REASON = ("solver bug: N*d = 1 at > 1 rank uses FFTW-MPI's untransposed 2-D plan of the padded M x 1 array, "
+                "which returns NULL ('FFTW planning failed') or overflows the slab allocation (abort/SIGSEGV, "
+                "valgrind: invalid writes in fftw_execute) for many (M, ranks), e.g. M=31/2, M=32/3, M=33/3, M=30/3 ranks")
+N1D1_FFTW_BUG = pytest.mark.xfail(strict=True, raises=AssertionError, reason=_N1D1_REASON)
+N1D1_FFTW_BUG_HEAP = pytest.mark.xfail(strict=False, raises=(AssertionError, subprocess.TimeoutExpired), reason=_N1D1_REASON + " (crash depends on the heap layout)")
+N1D1 = {"-particles": 1, "-dim": 1, "-box": 12.0, "-potential": "none", "-trap_omega": 1.0, "-init_q": 0.5, "-init_p": 0.2,
+        "-t_final": 0.2, "-dt": 0.05}
+
+
+@pytest.mark.parametrize("M,np_,threads", [
+    pytest.param(32, 2, 1, id="M32-np2"),
+    pytest.param(32, 4, 1, id="M32-np4"),
+    pytest.param(32, 1, 2, id="M32-threads2"),
+    pytest.param(32, 2, 2, id="M32-np2-threads2"),
+    pytest.param(33, 3, 1, marks=N1D1_FFTW_BUG_HEAP, id="M33-np3-heap-overflow"),
+    pytest.param(32, 3, 1, marks=N1D1_FFTW_BUG, id="M32-np3-uneven"),
+    pytest.param(31, 2, 1, marks=N1D1_FFTW_BUG, id="M31-np2-uneven"),
+])
+def test_rank_invariance_one_particle_1d(tmp_path, M, np_, threads):
+    """N*d = 1 on several ranks/threads equals the 1-rank run."""
+    args = dict(N1D1, **{"-grid": M})
     ref = run_qrbm(args, np=1, tmp_path=tmp_path)
-    for np_, threads in ((2, 1), (3, 1), (1, 2)):
-        assert_same_output(ref, run_qrbm(args, np=np_, threads=threads, tmp_path=tmp_path), f"np={np_} threads={threads}")
+    out = run_qrbm(args, np=np_, threads=threads, tmp_path=tmp_path, timeout=60)  # a corrupted heap may hang
+    assert out["attrs"]["mpi_ranks"] == np_
+    assert_same_output(ref, out, f"N*d=1 M={M}: np={np_} threads={threads} vs np=1")
 
 
 def test_output_schema_and_time_axis(tmp_path):

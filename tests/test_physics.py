@@ -17,7 +17,7 @@ import scipy.sparse as sp
 from scipy.optimize import brentq
 from scipy.sparse.linalg import expm_multiply
 
-from conftest import N1D1_BUG, run_qrbm
+from conftest import run_qrbm
 
 EPS = np.finfo(float).eps
 
@@ -195,7 +195,7 @@ def free_density(x, t, q, p, hbar):
 
 @pytest.mark.parametrize(
     "N,hbar,M",
-    [pytest.param(1, 1.0, 128, marks=N1D1_BUG, id="N1-hbar1"), pytest.param(2, 1.0, 128, id="N2-hbar1"), pytest.param(2, 0.5, 256, id="N2-hbar0.5")],
+    [pytest.param(1, 1.0, 128, id="N1-hbar1"), pytest.param(2, 1.0, 128, id="N2-hbar1"), pytest.param(2, 0.5, 256, id="N2-hbar0.5")],
 )
 def test_free_packet_matches_analytic_gaussian(tmp_path, N, hbar, M):
     # Grid: L = 40, h = L/M. Exponentially small terms (the rest is rounding):
@@ -260,7 +260,7 @@ TRAP_W, TRAP_DT, TRAP_T = 1.5, 0.05, 4.0
 @pytest.mark.parametrize(
     "N,d,qs,ps",
     [
-        pytest.param(1, 1, [1.0], [0.5], marks=N1D1_BUG, id="N1-d1"),
+        pytest.param(1, 1, [1.0], [0.5], id="N1-d1"),
         pytest.param(3, 1, [1.0], [0.5], id="N3-d1"),
         pytest.param(1, 2, [1.0, -0.6], [0.5, 0.8], id="N1-d2"),
     ],
@@ -576,7 +576,7 @@ def strang_ground_width(w, tau):
 @pytest.mark.parametrize(
     "N,d,w,q,dtau,M",
     [
-        pytest.param(1, 1, 1.0, [0.8], 0.05, 32, marks=N1D1_BUG, id="N1-d1-w1"),
+        pytest.param(1, 1, 1.0, [0.8], 0.05, 32, id="N1-d1-w1"),
         pytest.param(2, 1, 1.0, [0.8], 0.05, 32, id="N2-d1-w1"),
         pytest.param(1, 2, 1.0, [0.8, -0.5], 0.1, 32, id="N1-d2-w1"),
         pytest.param(2, 1, 2.0, [0.5], 0.05, 48, id="N2-d1-w2"),

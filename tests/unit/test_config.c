@@ -9,12 +9,12 @@
      (nsteps, ninit, ground_dtau = dt, rb_dt = dt, rb_steps);
    * values at the edges of every valid range are accepted;
    * every invalid value is refused with an error (the PETSc error class is checked where the
-     validation code chooses one); PETSc parse errors (non-numbers, unknown enum values) too;
+     validation code chooses one); values PETSc cannot read (non-numbers) are refused with
+     PETSC_ERR_ARG_WRONG ("option -X: the value given cannot be read"), unknown values of the
+     enumerated options with PETSC_ERR_ARG_OUTOFRANGE ("-X value: valid values are ...");
+   * -seed is read as a string: 0..4294967295 (the Philox key word) accepted, anything else refused;
+   * t_final/dt above 1e12 steps is refused as out of range (not as "not a whole number");
    * QrbmConfigCheckAllUsed accepts a fully used database and refuses an unknown option.
-
-   Known solver bug (reported; SKIPPED here unless QRBM_UNIT_STRICT=1 is set, then it fails):
-   QrbmConfigCheckAllUsed tests n after PetscOptionsLeftRestore(), which sets n = 0, so it
-   never returns an error.
 
    Run: make unit (mpirun -np 1 build/tests/test_config). */
 #include <qrbm/config.h>
@@ -132,6 +132,15 @@ static void test_valid_values(void **state)
   assert_int_equal(c.method, QRBM_METHOD_RBM);
   assert_int_equal(c.rb_steps, 3);
   assert_int_equal(c.realizations, 5);
+  assert_true(c.seed == 7);
+
+  /* -seed: the full 32-bit range, read without wrapping */
+  assert_int_equal(parse("-method rbm -seed 0", &c), 0);
+  assert_true(c.seed == 0);
+  assert_int_equal(parse("-method rbm -seed 4294967295", &c), 0);
+  assert_true(c.seed == 4294967295LL);
+  assert_int_equal(parse("-method rbm -seed 2147483648", &c), 0);
+  assert_true(c.seed == 2147483648LL);
 }
 
 static void test_edges_accepted(void **state)
@@ -214,19 +223,29 @@ static void test_invalid_refused(void **state)
     {"-realizations 2", PETSC_ERR_ARG_INCOMP}, /* exact dynamics */
     {"-method rbm -realizations 0", PETSC_ERR_ARG_OUTOFRANGE},
     {"-method rbm -seed -1", PETSC_ERR_ARG_OUTOFRANGE},
+    {"-method rbm -seed 4294967296", PETSC_ERR_ARG_OUTOFRANGE}, /* 2^32: must not wrap to 0 */
+    {"-method rbm -seed 18446744073709551617", PETSC_ERR_ARG_OUTOFRANGE}, /* 2^64 + 1 */
+    {"-method rbm -seed abc", PETSC_ERR_ARG_OUTOFRANGE},
+    {"-method rbm -seed 12x", PETSC_ERR_ARG_OUTOFRANGE},
+    {"-method rbm -seed 1.5", PETSC_ERR_ARG_OUTOFRANGE},
+    {"-t_final 1 -dt 1e-13", PETSC_ERR_ARG_OUTOFRANGE}, /* 1e13 steps: above the 1e12 cap */
     {"-ranks_per_realization -1", PETSC_ERR_ARG_OUTOFRANGE},
     {"-rb_expectation enumerate", PETSC_ERR_ARG_INCOMP}, /* needs -method rbm */
     {"-method rbm -rb_enumerate_limit 0", PETSC_ERR_ARG_OUTOFRANGE},
-    /* PETSc's own parser */
-    {"-grid abc", 0},
-    {"-grid 3.5", 0},
-    {"-dt 1e-2x", 0},
-    {"-box abc", 0},
-    {"-scheme bogus", 0},
-    {"-potential bogus", 0},
-    {"-init bogus", 0},
-    {"-fftw_planner bogus", 0},
-    {"-method bogus", 0},
+    /* values PETSc's parser cannot read: "option -X: the value given cannot be read" */
+    {"-grid abc", PETSC_ERR_ARG_WRONG},
+    {"-grid 3.5", PETSC_ERR_ARG_WRONG},
+    {"-dt 1e-2x", PETSC_ERR_ARG_WRONG},
+    {"-box abc", PETSC_ERR_ARG_WRONG},
+    {"-realizations many", PETSC_ERR_ARG_WRONG},
+    /* enumerated options are read as strings: "-X value: valid values are ..." */
+    {"-scheme bogus", PETSC_ERR_ARG_OUTOFRANGE},
+    {"-potential bogus", PETSC_ERR_ARG_OUTOFRANGE},
+    {"-init bogus", PETSC_ERR_ARG_OUTOFRANGE},
+    {"-fftw_planner bogus", PETSC_ERR_ARG_OUTOFRANGE},
+    {"-method bogus", PETSC_ERR_ARG_OUTOFRANGE},
+    {"-method rbm -rb_expectation bogus", PETSC_ERR_ARG_OUTOFRANGE},
+    {"-scheme STRANG", PETSC_ERR_ARG_OUTOFRANGE}, /* exact, case-sensitive names */
   };
   int bad = 0;
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -272,11 +291,15 @@ static void test_check_all_used(void **state)
   ierr = QrbmConfigCheckAllUsed(PETSC_COMM_SELF);
   assert_int_equal(PetscPopErrorHandler(), 0);
   db_pop();
-  if (ierr == 0) {
-    if (getenv("QRBM_UNIT_STRICT")) fail_msg("QrbmConfigCheckAllUsed accepted the unknown option -gird");
-    print_message("KNOWN BUG: QrbmConfigCheckAllUsed returns 0 for the unknown option -gird (n is reset by PetscOptionsLeftRestore before PetscCheck(n == 0)); skipping\n");
-    skip();
-  }
+  assert_int_equal(ierr, PETSC_ERR_ARG_WRONG);
+  /* an option that PETSc knows but qrbm does not read: refused as well */
+  db_push("-grid 32 -ksp_rtol 1e-3 -quiet");
+  assert_int_equal(QrbmConfigSetFromOptions(PETSC_COMM_SELF, &c), 0);
+  assert_int_equal(PetscPushErrorHandler(PetscReturnErrorHandler, NULL), 0);
+  ierr = QrbmConfigCheckAllUsed(PETSC_COMM_SELF);
+  assert_int_equal(PetscPopErrorHandler(), 0);
+  db_pop();
+  assert_int_equal(ierr, PETSC_ERR_ARG_WRONG);
 }
 
 static int setup(void **state)
