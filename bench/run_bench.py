@@ -2,6 +2,8 @@
 """qrbm benchmark suite (`make bench`): where the time of a Strang step goes, and how it compares.
 
 For each case (A: N=4, M=64, d=1; B: N=6, M=16, d=1; 16.7 M points, 268 MB each):
+  * the random batch step (P = 2, Dt = dt) at 1 rank: its potential step (QrbmPotentialRB), the
+    shuffle + broadcast (QrbmShuffleBcast), and its ratio to the exact step;
   * bin/qrbm at 1 rank x 1 thread, 1 rank x 2 threads and 2 ranks x 1 thread, a few exact Strang
     steps with -fftw_planner measure (wisdom in a temporary directory) and -log_view; from the
     TimeLoop stage: time of one forward+backward FFT pair (event QrbmFFT, 2 calls per pair), of the
@@ -11,7 +13,8 @@ For each case (A: N=4, M=64, d=1; B: N=6, M=16, d=1; 16.7 M points, 268 MB each)
   * build/bench/bench_potential: QrbmPotentialApply against a naive per-point pair sum + exp
     on the same array, and one plain memory pass (psi *= c) as the bandwidth reference.
   * bench/numpy_step.py: the same step in NumPy (run without OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE).
-Prints one table; writes nothing into the repository. The machine has 2 cores: other jobs running
+Then the ensemble throughput (realisation-steps per second) of 4 realisations of N=4, M=32 on 2 ranks
+as 1 group of 2 ranks and as 2 groups of 1 rank. Prints one table; writes nothing into the repository. The machine has 2 cores: other jobs running
 at the same time distort every number.
 
 qrbm phases are the best of --repeat runs (per phase); the script waits (at most 60 s in all) for other
@@ -138,6 +141,38 @@ def qrbm_case(case, ranks, threads, steps, work):
                 other=(loop - sum(t for _, t in ev.values())) / steps)
 
 
+def qrbm_rb(case, steps, work):
+    """The random batch step (P = 2, a reshuffle every step) of a case at 1 rank x 1 thread."""
+    c = CASES[case]
+    out = run(mpirun(1, 1) + [
+        QRBM, "-particles", str(c["particles"]), "-grid", str(c["grid"]), "-dim", str(c["dim"]),
+        "-t_final", repr(round(steps * DT, 10)), "-dt", repr(DT), "-output_interval", "1000", "-quiet",
+        "-method", "rbm", "-fftw_planner", "measure", "-fftw_wisdom", os.path.join(work, "wisdom"),
+        "-output", os.path.join(work, f"{case}.rbm.h5"), "-log_view"])
+    _, ev = parse_log_view(out)
+    nfft, tfft = ev["QrbmFFT"]
+    pot = ev["QrbmPotentialRB"][1] / ev["QrbmPotentialRB"][0]
+    shuffle = ev["QrbmShuffleBcast"][1] / ev["QrbmShuffleBcast"][0]
+    kin = ev["QrbmKinetic"][1] / ev["QrbmKinetic"][0]
+    return dict(pot=pot, shuffle=shuffle, step=2 * tfft / nfft + kin + pot + shuffle)
+
+
+ENSEMBLE = dict(particles=4, grid=32, dim=1, realizations=4)  # 1 M points: 4 realisations on 2 ranks
+
+
+def ensemble_throughput(groups, steps, work):
+    """Realisation-steps per second of an ensemble on 2 ranks split into `groups` groups."""
+    e = ENSEMBLE
+    out = run(mpirun(2, 1) + [
+        QRBM, "-particles", str(e["particles"]), "-grid", str(e["grid"]), "-dim", str(e["dim"]),
+        "-t_final", repr(round(steps * DT, 10)), "-dt", repr(DT), "-output_interval", "1000", "-quiet",
+        "-method", "rbm", "-realizations", str(e["realizations"]), "-ranks_per_realization", str(2 // groups),
+        "-fftw_planner", "measure", "-fftw_wisdom", os.path.join(work, "wisdom"),
+        "-output", os.path.join(work, f"ensemble.g{groups}.h5"), "-log_view"])
+    loop, _ = parse_log_view(out)
+    return e["realizations"] * steps / loop
+
+
 def loadavg():
     try:
         with open("/proc/loadavg") as f:
@@ -189,7 +224,14 @@ def main():
                     "--dt", repr(DT), "--steps", "2"], env=env)
         r["numpy"] = kv([ln for ln in line.splitlines() if ln.startswith("numpy_step")][0])
         print(f"[bench]   numpy step {float(r['numpy']['step_s']):.3f} s", flush=True)
+        rb = [qrbm_rb(case, a.steps, work) for _ in range(a.repeat)]
+        r["rb"] = {k: min(x[k] for x in rb) for k in rb[0]}
+        print(f"[bench]   random batch step {r['rb']['step']:.4f} s", flush=True)
         r["foreign"] = max(FOREIGN[n0:])
+    n0 = len(FOREIGN)
+    print(f"[bench] ensemble: N={ENSEMBLE['particles']} M={ENSEMBLE['grid']}, {ENSEMBLE['realizations']} realisations on 2 ranks", flush=True)
+    thr = {g: max(ensemble_throughput(g, a.steps, work) for _ in range(a.repeat)) for g in (1, 2)}
+    foreign_ens = max(FOREIGN[n0:])
     load1 = loadavg()
 
     def ok(v, target, ge):
@@ -217,6 +259,11 @@ def main():
     rows.append(("other jobs' CPU during runs (cores, max)", [res[k]["foreign"] for k in cases], "{:.2f}", None))
     rows.append(("NumPy step / qrbm step (1r x 1t)", [float(res[k]["numpy"]["step_s"]) / res[k][(1, 1)]["step"] for k in cases], "{:.2f}", (TARGET_NUMPY, True)))
 
+    rows.append(("RB potential step (P=2) [s]", [res[k]["rb"]["pot"] for k in cases], "{:.4f}", None))
+    rows.append(("RB shuffle + broadcast [s]", [res[k]["rb"]["shuffle"] for k in cases], "{:.2e}", None))
+    rows.append(("RB potential / exact potential", [res[k]["rb"]["pot"] / res[k][(1, 1)]["pot"] for k in cases], "{:.3f}", None))
+    rows.append(("RB step / exact step (1r x 1t)", [res[k]["rb"]["step"] / res[k][(1, 1)]["step"] for k in cases], "{:.3f}", None))
+
     width = max(len(r[0]) for r in rows) + 2
     head = "".join(f"{k + ': N=%d M=%d d=%d' % (CASES[k]['particles'], CASES[k]['grid'], CASES[k]['dim']):>20}" for k in cases)
     print()
@@ -227,6 +274,9 @@ def main():
         if tgt:
             line += f"   {'>=' if tgt[1] else '<='} {tgt[0]:g}  " + " ".join(ok(v, tgt[0], tgt[1]) for v in vals)
         print(line)
+    print(f"ensemble throughput, N={ENSEMBLE['particles']} M={ENSEMBLE['grid']} d=1, {ENSEMBLE['realizations']} realisations on 2 ranks "
+          f"(other jobs' CPU {foreign_ens:.2f} cores):")
+    print(f"  1 group x 2 ranks: {thr[1]:.1f} realisation-steps/s;  2 groups x 1 rank: {thr[2]:.1f} realisation-steps/s;  ratio {thr[2] / thr[1]:.2f}")
     print(f"load average {load0:.2f} before, {load1:.2f} after; waited {GATE['waited']:.0f} s for a quiet machine; total {time.time() - t_start:.0f} s")
     if max(res[k]["foreign"] for k in cases) > 0.2:
         print("WARNING: other processes used CPU during the measurements (2-core machine): the numbers are distorted; rerun on a quiet machine")
