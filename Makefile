@@ -37,7 +37,7 @@ $(DEPS_OK): tools/install-deps
 deps: $(DEPS_OK)
 
 $(STAMP): | build
-	rm -rf build/.flavour-* build/*.o build/*.a build/tests build/bench bin
+	rm -rf build/.flavour-* build/*.o build/*.a build/tests build/bench bin/qrbm bin/qrbm-compare
 	touch $@
 build/%.o: src/%.c $(wildcard include/qrbm/*.h) $(STAMP) | build
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@

@@ -38,6 +38,10 @@ PetscErrorCode QrbmGridCreate(MPI_Comm comm, const QrbmConfig *cfg, QrbmGrid *g)
   PetscCheck(g->size <= g->M, comm, PETSC_ERR_ARG_OUTOFRANGE,
              "%d MPI ranks but -grid %" PetscInt_FMT ": the slab decomposition uses at most M ranks per grid; run with <= %" PetscInt_FMT " ranks and use -threads for more cores",
              g->size, g->M, g->M);
+  /* FFTW-MPI's plans for the padded M x 1 shape are unreliable on uneven slabs: one particle in 1-D
+     (at most 65536 points) runs on one rank per grid */
+  PetscCheck(g->D > 1 || g->size == 1, comm, PETSC_ERR_ARG_OUTOFRANGE,
+             "one particle in 1-D (-particles 1 -dim 1) runs on 1 rank per grid, not %d: use -threads, or more ranks with -method rbm ensembles", g->size);
   g->Md = 1;
   for (PetscInt c = 0; c < g->d; c++) g->Md *= g->M;
   g->total = pow((double)g->M, (double)g->D);
