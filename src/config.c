@@ -54,8 +54,17 @@ static PetscErrorCode CheckPackets(MPI_Comm comm, QrbmConfig *c, PetscInt nq, Pe
 /* PETSc's message for an unreadable value does not say which option: add it. */
 #define OPT(call, name) \
   do { \
-    if ((call)) SETERRQ(comm, PETSC_ERR_ARG_WRONG, "option %s: the value given cannot be read (see bin/qrbm -help for its type and range)", name); \
+    if ((call)) PetscCall(Unreadable(comm, name)); \
   } while (0)
+
+static PetscErrorCode Unreadable(MPI_Comm comm, const char *name)
+{
+  char      text[256] = "";
+  PetscBool set;
+  PetscFunctionBeginUser;
+  PetscCall(PetscOptionsGetString(NULL, NULL, name, text, sizeof(text), &set));
+  SETERRQ(comm, PETSC_ERR_ARG_WRONG, "option %s %s: the value given cannot be read (see bin/qrbm -help for its type and range)", name, text);
+}
 
 /* Enumerated options are read as strings and looked up here, so that a wrong value is answered with
    the list of valid ones (PETSc 3.18's enum parser also reads past its buffer on unknown values). */

@@ -5,6 +5,7 @@
 #include <qrbm/ensemble.h>
 #include <qrbm/events.h>
 #include <stdio.h>
+#include <string.h>
 
 static const char help[] = "qrbm: exact and random batch N-body quantum dynamics (Golse, Jin, Paul 2021).\n"
                            "Usage: mpirun -np R bin/qrbm [-options_file FILE] [-option value ...]\n\n";
@@ -16,6 +17,7 @@ static PetscErrorCode QrbmErrorHandler(MPI_Comm comm, int line, const char *fun,
   PetscMPIInt rank = 0;
   (void)ctx;
   if (p != PETSC_ERROR_INITIAL) return n;
+  if (!strncmp(fun, "PetscOptions", 12)) return n; /* a value PETSc cannot parse: qrbm names the option itself */
   if (comm != PETSC_COMM_SELF) MPI_Comm_rank(comm, &rank);
   if (rank == 0) fprintf(stderr, "qrbm: ERROR: %s\n  [%s() at %s:%d, error code %d]\n", mess ? mess : "(no message)", fun, file, line, (int)n);
   return n;

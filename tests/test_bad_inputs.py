@@ -47,12 +47,6 @@ def _dt_suggestions_valid(out, case):
     assert vals[0] < dt < vals[1], f"suggestions {vals} do not bracket -dt {dt}"
 
 
-# Known solver bug: strict xfail asserting the correct behaviour (remove the mark when fixed).
-BUG_PARSE_PER_RANK = pytest.mark.xfail(strict=True, reason=(
-    "solver bug (cosmetic): an unreadable value at -np > 1 prints PETSc's own parse error ('qrbm: ERROR: Input "
-    "string many has no integer value') once per rank: PetscOptionsStringToInt raises it on PETSC_COMM_SELF, which "
-    "QrbmErrorHandler (src/main.c) prints on every rank; only the wrapping 'option -X: the value given cannot be "
-    "read' message is reported once"))
 UNUSED = r"unknown or unused option\(s\) on the command line or in -options_file"
 # QrbmEnsembleSplit (src/ensemble.c): more rank groups than realisations (or first-interval pairings)
 # (the count is a double printed by PETSc's %g: "1." for 1)
@@ -62,7 +56,7 @@ GROUPS = (r"{np} ranks in groups of {g} make {G} groups but there are only {R}\.
 
 def unreadable(opt):
     """config.c's message for a value PETSc cannot parse."""
-    return re.escape(f"option {opt}: the value given cannot be read (see bin/qrbm -help")
+    return re.escape(f"option {opt} ") + r"\S+" + re.escape(": the value given cannot be read (see bin/qrbm -help")
 
 
 # id: (ranks, extra options, [regexes that must match stdout+stderr], extra check or None, marks)
@@ -84,7 +78,7 @@ CASES = {
     "dt_not_a_number":         (1, ["-dt", "abc"], [unreadable("-dt"), r"\babc\b"], None, []),
     "realizations_not_a_number_np2": (2, ["-method", "rbm", "-realizations", "many"], [unreadable("-realizations")], None, []),
     "unreadable_reported_once_np2": (2, ["-method", "rbm", "-realizations", "many"], [unreadable("-realizations")],
-                                     lambda out, c: _single_report(out), [BUG_PARSE_PER_RANK]),
+                                     lambda out, c: _single_report(out), []),
     "dim_4":                   (1, ["-dim", "4"], [r"-dim 4: valid range is 1\.\.3"], None, []),
     "dim_0":                   (1, ["-dim", "0"], [r"-dim 0: valid range is 1\.\.3"], None, []),
     "dim_4_np2":               (2, ["-dim", "4"], [r"-dim 4: valid range is 1\.\.3"], None, []),
