@@ -45,17 +45,17 @@ PetscErrorCode QrbmPotentialCreate(const QrbmGrid *g, const QrbmConfig *cfg, Qrb
   pot->g = g; pot->hbar = cfg->hbar; pot->nthreads = (int)cfg->threads;
   pot->n2 = 1;
   for (int c = 0; c < 3; c++) {
-    pot->e[c] = c < g->d ? g->M : 1;
+    pot->e[c] = c >= 3 - g->d ? g->M : 1; /* padding first: the innermost loop runs over M points */
     pot->n2 *= 2 * pot->e[c];
   }
   PetscCall(PetscMalloc2(pot->n2, &pot->V2, g->Md, &pot->U));
   for (ptrdiff_t u = 0; u < pot->n2; u++) {
-    double    r[3];
+    double    r[3] = {0, 0, 0};
     ptrdiff_t rest = u;
     for (int c = 2; c >= 0; c--) {
       const ptrdiff_t uc = rest % (2 * pot->e[c]);
       rest /= 2 * pot->e[c];
-      r[c] = c < g->d ? MinImage((double)(uc - pot->e[c]) * g->h, g->L) : 0;
+      if (c >= 3 - g->d) r[c - (3 - g->d)] = MinImage((double)(uc - pot->e[c]) * g->h, g->L);
     }
     pot->V2[u] = QrbmPotentialPair(cfg, r);
   }
@@ -118,13 +118,31 @@ typedef struct {
 
 /* Last particle: one fused pass multiplying by the scalar, the collected vector and the pair
    factor with particle N-2 (fixed at jprev). */
+/* psi[j] *= s A[j] T[j] over one contiguous row, in real arithmetic so that the compiler
+   vectorises it (it does not vectorise double complex products): this loop is the whole cost of the
+   potential step. */
+static inline void MulRow(ptrdiff_t n, qcomplex s, const qcomplex *restrict A, const qcomplex *restrict T, qcomplex *restrict psi)
+{
+  const double *a = (const double *)A, *t = (const double *)T, sr = creal(s), si = cimag(s);
+  double       *p = (double *)psi;
+#pragma omp simd
+  for (ptrdiff_t j = 0; j < n; j++) {
+    const double ar = sr * a[2 * j] - si * a[2 * j + 1], ai = sr * a[2 * j + 1] + si * a[2 * j];
+    const double wr = ar * t[2 * j] - ai * t[2 * j + 1], wi = ar * t[2 * j + 1] + ai * t[2 * j];
+    const double pr = p[2 * j], pi = p[2 * j + 1];
+    p[2 * j]     = pr * wr - pi * wi;
+    p[2 * j + 1] = pr * wi + pi * wr;
+  }
+}
+
 static void PhaseInner(const PhaseCtx *c, ptrdiff_t jprev, qcomplex s, const qcomplex *A, qcomplex *psi)
 {
   const ptrdiff_t *e = c->pot->e;
   const qcomplex  *t = c->pair[(c->N - 2) * c->N + c->N - 1];
   if (t) {
     const qcomplex *tt = t + ShiftOffset(e, jprev);
-    FOR_SHIFTED(e, j, row, { psi[j] *= s * A[j] * tt[row + cp]; })
+    for (ptrdiff_t ap = 0, j = 0; ap < e[0]; ap++)
+      for (ptrdiff_t bp = 0; bp < e[1]; bp++, j += e[2]) MulRow(e[2], s, A + j, tt + (ap * 2 * e[1] + bp) * 2 * e[2], psi + j);
   } else
     for (ptrdiff_t j = 0; j < c->Md; j++) psi[j] *= s * A[j];
 }

@@ -14,7 +14,7 @@ typedef struct {
 typedef struct {
   const QrbmGrid *g;
   double          hbar;
-  ptrdiff_t       e[3];   /* one particle's extents, padded with 1 to three axes */
+  ptrdiff_t       e[3];   /* one particle's extents, padded in front with 1 to three axes */
   ptrdiff_t       n2;     /* points of the doubled difference grid prod(2 e) */
   double         *V2;     /* V at the minimum-image separation on the doubled difference grid */
   double         *U;      /* trap on the one-particle grid (M^d) */
