@@ -77,6 +77,17 @@ def _output_path(tmp_path, name=None):
     return tmp_path / (name or f"x{next(_counter)}.h5")
 
 
+def with_options(base, **kw):
+    """A copy of the option dict base with kw set; a value of False removes the option."""
+    out = dict(base)
+    for k, v in kw.items():
+        if v is False:
+            out.pop(k, None)
+        else:
+            out[k] = v
+    return out
+
+
 def run_qrbm_raw(args, np=1, threads=None, tmp_path=None, name=None, timeout=TIMEOUT, **kw):
     """Run the solver; return the CompletedProcess (attribute .output holds the output path)."""
     out = _output_path(tmp_path, name)

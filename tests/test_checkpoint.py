@@ -35,7 +35,7 @@ import h5py
 import numpy as np
 import pytest
 
-from conftest import TIMEOUT, mpi_env, qrbm_command, read_output, run_qrbm
+from conftest import TIMEOUT, mpi_env, qrbm_command, read_output, run_qrbm, with_options
 
 # Exact dynamics: 3 particles on 8 points (512 grid points), 8 steps, output every 2 steps.
 EXACT = {
@@ -57,14 +57,7 @@ RTOL = 1e-12
 STOP_NOW = {"max_walltime": 0.0001}  # the margin (>= 1 s) exceeds it: stop at the first check
 
 
-def opts(base, **kw):
-    out = dict(base)
-    for k, v in kw.items():
-        if v is False:
-            out.pop(k, None)
-        else:
-            out[k] = v
-    return out
+opts = with_options
 
 
 def fast_env():

@@ -22,7 +22,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from conftest import TIMEOUT, mpi_env, qrbm_command, run_qrbm
+from conftest import TIMEOUT, mpi_env, qrbm_command, run_qrbm, with_options
 
 # Tiny case: 4 particles on 8 points in 1d (4096 grid points), four distinct symmetrised packets.
 TINY = {
@@ -34,13 +34,7 @@ RTOL, ATOL = 1e-12, 1e-14
 
 
 def opts(base=TINY, **kw):
-    out = dict(base)
-    for k, v in kw.items():
-        if v is False:
-            out.pop(k, None)
-        else:
-            out[k] = v
-    return out
+    return with_options(base, **kw)
 
 
 def series_keys(d):

@@ -30,7 +30,8 @@ import numpy as np
 import pytest
 
 import conftest
-from conftest import TIMEOUT, mpi_env, qrbm_command, read_output, run_qrbm
+from conftest import TIMEOUT, mpi_env, qrbm_command, read_output, run_qrbm, with_options
+from test_rdm_metrics import wigner  # the independent NumPy Wigner transform
 
 RTOL = 1e-12
 
@@ -52,14 +53,7 @@ EXACT2D = {
 }
 
 
-def opts(base, **kw):
-    out = dict(base)
-    for k, v in kw.items():
-        if v is False:
-            out.pop(k, None)
-        else:
-            out[k] = v
-    return out
+opts = with_options
 
 
 def compare_bin():
@@ -97,29 +91,6 @@ def assert_same_rdm(a, b, what):
 
 # ---------------------------------------------------------------------------------------------
 # Independent NumPy Wigner transform (docs/wigner.md; as in test_rdm_metrics.py)
-
-
-def interpolation_matrix(M):
-    k = np.arange(-(M // 2), M // 2 + 1)
-    w = np.where(2 * np.abs(k) == M, 0.5, 1.0)
-    u = np.arange(2 * M)[:, None] / 2 - np.arange(M)[None, :]
-    return (w[None, None, :] * np.exp(2j * np.pi * k[None, None, :] * u[:, :, None] / M)).sum(-1).real / M
-
-
-def wigner_numpy(R, M, d, L, hbar):
-    h = L / M
-    Mr = M ** (d - 1)
-    R1 = np.einsum("arbr->ab", R.reshape(M, Mr, M, Mr))
-    T = interpolation_matrix(M)
-    rt = T @ R1 @ T.T / h
-    n = np.arange(2 * M)
-    xi = np.pi * hbar * (n - M) / L
-    W = np.zeros((2 * M, 2 * M))
-    for m in range(-(M // 2), M // 2 + 1):
-        wm = 0.5 if 2 * abs(m) == M else 1.0
-        f = wm * rt[(n + m) % (2 * M), (n - m) % (2 * M)]
-        W += (f[:, None] * np.exp(-1j * xi[None, :] * m * h / hbar)).real
-    return W * h / (2 * np.pi * hbar)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -171,7 +142,7 @@ def test_rdm_properties(runs, case, np_):
         # Wigner function of the (mean) R_1 and its x-marginal
         W = d["wigner/W"][t]
         assert W.shape == (2 * M, 2 * M)
-        assert_close(W, wigner_numpy(A, M, dim, L, args.get("hbar", 1.0)), f"t={d['rdm/time'][t]}: W vs NumPy", rtol=1e-10)
+        assert_close(W, wigner(A, M, dim, L, args.get("hbar", 1.0)), f"t={d['rdm/time'][t]}: W vs NumPy", rtol=1e-10)
         dxi = np.pi * args.get("hbar", 1.0) / L
         rho_x = rho.reshape(M, -1).sum(axis=1) * h ** (dim - 1)  # marginal over x_2.. for d > 1
         assert_close(W[::2].sum(axis=1) * dxi, rho_x, f"t={d['rdm/time'][t]}: x-marginal of W vs rho", rtol=1e-12)
