@@ -33,7 +33,21 @@ static uint32_t Below(Stream *s, uint32_t n)
 
 void QrbmBatchPermutation(uint32_t seed, uint32_t realization, uint64_t interval, PetscInt N, PetscInt *perm)
 {
-  Stream s = {{{seed, realization}}, {{(uint32_t)interval, (uint32_t)(interval >> 32), 0, 0}}, {{0}}, 4};
+  QrbmBatchPermutationCoupled(seed, realization, interval, 0, N, perm);
+}
+
+/* Interval i = 2^a o (o odd) of a level-k run draws the fresh permutation of level k - min(a, k) at
+   interval i / 2^min(a, k); level l > 0 uses counter word 3 = l, level 0 is the uncoupled stream.
+   Distinct intervals of one run map to distinct (level, interval) pairs, so the run's permutations
+   stay independent and uniform; interval 2j of level k maps to what interval j of level k - 1 maps
+   to (docs/rbm.md). */
+void QrbmBatchPermutationCoupled(uint32_t seed, uint32_t realization, uint64_t interval, PetscInt level, PetscInt N, PetscInt *perm)
+{
+  while (level > 0 && interval % 2 == 0) {
+    interval /= 2;
+    level--;
+  }
+  Stream s = {{{seed, realization}}, {{(uint32_t)interval, (uint32_t)(interval >> 32), 0, (uint32_t)level}}, {{0}}, 4};
   for (PetscInt i = 0; i < N; i++) perm[i] = i;
   for (PetscInt i = N - 1; i > 0; i--) { /* Durstenfeld */
     const PetscInt j = (PetscInt)Below(&s, (uint32_t)(i + 1)), t = perm[i];

@@ -41,7 +41,7 @@ static int PhysicsOptions(const QrbmConfig *c, char names[][32], char values[][5
   OPT_R("potential_width", c->width); OPT_R("trap_omega", c->trap_omega); OPT_S("init", QrbmInitNames[c->init]);
   OPT_R("ground_tol", c->ground_tol); OPT_I("ground_maxiter", c->ground_maxiter); OPT_R("ground_dtau", c->ground_dtau);
   OPT_S("method", QrbmMethodNames[c->method]); OPT_I("batch_size", c->batch_size); OPT_R("rb_dt", c->rb_dt); OPT_I("realizations", c->realizations);
-  OPT_I("seed", c->seed); OPT_I("output_interval", c->output_interval); OPT_I("save_realizations", c->save_realizations); OPT_I("record_pairings", c->record_pairings);
+  OPT_I("seed", c->seed); OPT_I("rb_couple_level", c->rb_couple_level); OPT_I("output_interval", c->output_interval); OPT_I("save_realizations", c->save_realizations); OPT_I("record_pairings", c->record_pairings);
   OPT_S("rb_expectation", QrbmExpectationNames[c->expectation]); OPT_I("rdm_interval", c->rdm_interval); OPT_I("rdm_batches", c->rdm_batches);
   OPT_S("reference", QrbmReferenceNames[c->reference]);
   for (int which = 0; which < 2; which++) {

@@ -144,6 +144,7 @@ static PetscErrorCode ParseOptions(MPI_Comm comm, QrbmConfig *c, PetscInt *nq, P
   OPT(PetscOptionsInt("-realizations", "independent random batch realisations R >= 1", "", c->realizations, &c->realizations, NULL), "-realizations");
   OPT(PetscOptionsString("-seed", "random seed [0..4294967295]", "", seed, seed, sizeof(seed), &set), "-seed");
   if (set) PetscCall(ParseSeed(comm, seed, &c->seed));
+  OPT(PetscOptionsInt("-rb_couple_level", "common random numbers: interval 2j reuses interval j of the same seed at 2 Dt and level - 1, 0 = uncoupled", "", c->rb_couple_level, &c->rb_couple_level, NULL), "-rb_couple_level");
   OPT(PetscOptionsInt("-ranks_per_realization", "ranks per realisation group g (divides the rank count), 0 = automatic", "", c->ranks_per_realization, &c->ranks_per_realization, NULL), "-ranks_per_realization");
   OPT(PetscOptionsBool("-record_pairings", "store every pairing permutation in /pairings", "", c->record_pairings, &c->record_pairings, NULL), "-record_pairings");
   OPT(PetscOptionsBool("-save_realizations", "store the per-realisation series in /realizations", "", c->save_realizations, &c->save_realizations, NULL), "-save_realizations");
@@ -178,6 +179,9 @@ static PetscErrorCode CheckBatches(MPI_Comm comm, QrbmConfig *c)
   c->rb_steps = (PetscInt)round(k);
   PetscCheck(c->expectation == QRBM_EXPECT_SAMPLE || (!c->checkpoint_file[0] && !c->checkpoint_interval[0] && !c->restart[0] && c->max_walltime == 0 && !c->save_realizations && !c->record_pairings), comm, PETSC_ERR_ARG_INCOMP,
              "-rb_expectation enumerate computes an exact expectation without realisations: it cannot be checkpointed (-checkpoint_file, -checkpoint_interval, -restart, -max_walltime) and has no -save_realizations or -record_pairings");
+  PetscCheck(c->rb_couple_level >= 0 && c->rb_couple_level <= 62, comm, PETSC_ERR_ARG_OUTOFRANGE, "-rb_couple_level %" PetscInt_FMT ": valid range is 0..62 (0 = uncoupled)", c->rb_couple_level);
+  PetscCheck(c->rb_couple_level == 0 || (c->method == QRBM_METHOD_RBM && c->expectation == QRBM_EXPECT_SAMPLE), comm, PETSC_ERR_ARG_INCOMP,
+             "-rb_couple_level %" PetscInt_FMT " couples sampled pairings: it needs -method rbm and -rb_expectation sample", c->rb_couple_level);
   if (c->method == QRBM_METHOD_EXACT) {
     PetscCheck(c->realizations == 1, comm, PETSC_ERR_ARG_INCOMP, "-realizations %" PetscInt_FMT " with -method exact: the exact dynamics is deterministic, use -realizations 1 (or -method rbm)", c->realizations);
     PetscCheck(c->expectation == QRBM_EXPECT_SAMPLE, comm, PETSC_ERR_ARG_INCOMP, "-rb_expectation enumerate needs -method rbm");

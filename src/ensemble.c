@@ -313,8 +313,8 @@ static PetscErrorCode FinishItem(QrbmRun *r, const QrbmItem *item)
     PetscInt       perm[QRBM_MAX_PARTICLES];
     int           *perms;
     PetscCall(PetscMalloc1(nint * N, &perms));
-    for (PetscInt j = 0; j < nint; j++) { /* a pure function of (seed, realisation, interval) */
-      QrbmBatchPermutation((uint32_t)r->cfg.seed, (uint32_t)item->k, (uint64_t)j, N, perm);
+    for (PetscInt j = 0; j < nint; j++) { /* a pure function of (seed, realisation, interval, level) */
+      QrbmBatchPermutationCoupled((uint32_t)r->cfg.seed, (uint32_t)item->k, (uint64_t)j, r->cfg.rb_couple_level, N, perm);
       for (PetscInt m = 0; m < N; m++) perms[j * N + m] = (int)perm[m];
     }
     PetscCall(QrbmOutputWritePairings(&r->out, item->k, perms));

@@ -61,6 +61,7 @@ PetscErrorCode QrbmOutputWriteOptions(hid_t f, const QrbmGrid *g, const QrbmConf
   PetscCall(AttrReal(f, "rb_dt", c->rb_dt));
   PetscCall(AttrInt(f, "realizations", c->realizations));
   PetscCall(AttrInt(f, "seed", c->seed));
+  PetscCall(AttrInt(f, "rb_couple_level", c->rb_couple_level));
   PetscCall(QrbmH5WriteAttrString(f, "checkpoint_file", c->checkpoint_file));
   PetscCall(QrbmH5WriteAttrString(f, "checkpoint_interval", c->checkpoint_interval));
   PetscCall(AttrInt(f, "checkpoint_keep", c->checkpoint_keep));

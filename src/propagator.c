@@ -56,7 +56,7 @@ static PetscErrorCode Shuffle(QrbmPropagator *pr)
   PetscInt          perm[QRBM_MAX_PARTICLES];
   PetscFunctionBeginUser;
   PetscCall(PetscLogEventBegin(QRBM_EVENT_SHUFFLE, 0, 0, 0, 0));
-  if (pr->g->rank == 0) QrbmBatchPermutation((uint32_t)c->seed, (uint32_t)pr->realization, (uint64_t)interval, c->particles, perm);
+  if (pr->g->rank == 0) QrbmBatchPermutationCoupled((uint32_t)c->seed, (uint32_t)pr->realization, (uint64_t)interval, c->rb_couple_level, c->particles, perm);
   PetscCallMPI(MPI_Bcast(perm, (PetscMPIInt)c->particles, MPIU_INT, 0, pr->g->comm));
   QrbmBatchWeights(c->particles, c->batch_size, perm, &pr->W);
   pr->have_w = PETSC_TRUE;

@@ -53,6 +53,7 @@ typedef struct {
   PetscInt          rb_steps;         /* Dt / dt */
   PetscInt          realizations, ranks_per_realization;
   PetscInt64        seed; /* 0..2^32-1 */
+  PetscInt          rb_couple_level;  /* common random numbers with the run at 2 Dt (0: uncoupled) */
   PetscBool         record_pairings, save_realizations;
   QrbmExpectation   expectation;
   PetscReal         enumerate_limit;  /* largest number of enumerated pairing sequences */

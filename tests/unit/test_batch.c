@@ -232,6 +232,39 @@ static void test_joint_uniform_N4(void **state)
   }
 }
 
+/* Common random numbers: level 0 is the uncoupled stream, interval 2j of level k is interval j of
+   level k - 1, and within one level-3 run (intervals mapped to levels 0..3) the permutations are
+   uniform (23 dof) and those of intervals 2s (reused) and 2s+1 (fresh) jointly uniform (575 dof). */
+static void test_coupled_levels(void **state)
+{
+  static double count[576];
+  double        single[24] = {0};
+  PetscInt      a[6], b[6];
+  (void)state;
+  for (uint64_t j = 0; j < 1000; j++) {
+    QrbmBatchPermutation(SEED, 3, j, 6, a);
+    QrbmBatchPermutationCoupled(SEED, 3, j, 0, 6, b);
+    assert_memory_equal(a, b, sizeof(a));
+    for (PetscInt k = 1; k <= 4; k++) {
+      QrbmBatchPermutationCoupled(SEED, 3, 2 * j, k, 6, a);
+      QrbmBatchPermutationCoupled(SEED, 3, j, k - 1, 6, b);
+      assert_memory_equal(a, b, sizeof(a));
+    }
+  }
+  memset(count, 0, sizeof(count));
+  for (long s = 0; s < NSAMPLES; s++) {
+    QrbmBatchPermutationCoupled(SEED, 7, (uint64_t)(2 * s), 3, 4, a);
+    QrbmBatchPermutationCoupled(SEED, 7, (uint64_t)(2 * s + 1), 3, 4, b);
+    assert_permutation(4, a);
+    single[perm_index4(b)] += 1;
+    count[perm_index4(a) * 24 + perm_index4(b)] += 1;
+  }
+  const double x1 = pearson(single, 24, NSAMPLES / 24.0), x2 = pearson(count, 576, NSAMPLES / 576.0);
+  print_message("level 3: fresh-interval chi-square %.3f (23 dof), joint %.3f (575 dof)\n", x1, x2);
+  if (!(x1 < CHI2_999_DOF23)) fail_msg("level-3 fresh permutations: chi-square %.3f >= %.3f", x1, CHI2_999_DOF23);
+  if (!(x2 < CHI2_999_DOF575)) fail_msg("level-3 intervals 2s, 2s+1: joint chi-square %.3f >= %.3f", x2, CHI2_999_DOF575);
+}
+
 /* The permutations of intervals [first, first+len) of (seed, realization), N = 6, flattened. */
 static void sequence(uint32_t seed, uint32_t realization, uint64_t first, int len, PetscInt *out)
 {
@@ -367,6 +400,7 @@ int main(int argc, char **argv)
     cmocka_unit_test(test_permutations_uniform_N4),
     cmocka_unit_test(test_joint_uniform_N4),
     cmocka_unit_test(test_streams_differ),
+    cmocka_unit_test(test_coupled_levels),
   };
   int failed;
   PetscCall(PetscInitialize(&argc, &argv, NULL, NULL));
