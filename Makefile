@@ -21,7 +21,7 @@ STAMP    := build/.flavour-sanitize$(SANITIZE)
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
 
-LIB_SRC  := $(filter-out src/main.c src/compare_main.c,$(wildcard src/*.c))
+LIB_SRC  := $(filter-out src/main.c src/compare_main.c src/extrapolate_main.c,$(wildcard src/*.c))
 LIB_OBJ  := $(LIB_SRC:src/%.c=build/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/tests/%)
@@ -29,7 +29,7 @@ MPIRUN   := OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun --o
 PY       := /usr/bin/python3
 
 .PHONY: all deps run check unit pytest bench install clean
-all: bin/qrbm bin/qrbm-compare
+all: bin/qrbm bin/qrbm-compare bin/qrbm-extrapolate
 
 $(DEPS_OK): tools/install-deps
 	tools/install-deps
@@ -37,7 +37,7 @@ $(DEPS_OK): tools/install-deps
 deps: $(DEPS_OK)
 
 $(STAMP): | build
-	rm -rf build/.flavour-* build/*.o build/*.a build/tests build/bench bin/qrbm bin/qrbm-compare
+	rm -rf build/.flavour-* build/*.o build/*.a build/tests build/bench bin/qrbm bin/qrbm-compare bin/qrbm-extrapolate
 	touch $@
 build/%.o: src/%.c $(wildcard include/qrbm/*.h) $(STAMP) | build
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
@@ -46,6 +46,8 @@ build/libqrbm.a: $(LIB_OBJ)
 bin/qrbm: build/main.o build/libqrbm.a | bin
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(PKG_LIBS) $(LDLIBS)
 bin/qrbm-compare: build/compare_main.o build/libqrbm.a | bin
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(PKG_LIBS) $(LDLIBS)
+bin/qrbm-extrapolate: build/extrapolate_main.o build/libqrbm.a | bin
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(PKG_LIBS) $(LDLIBS)
 build/tests/%: tests/unit/%.c build/libqrbm.a | build
 	@mkdir -p build/tests
@@ -65,7 +67,7 @@ unit: $(DEPS_OK) $(UNIT_BIN)
 	done; \
 	echo "unit: $$pass passed, $$fail failed$${failed:+ (failed:$$failed)}"; \
 	test $$fail -eq 0
-pytest: $(DEPS_OK) bin/qrbm bin/qrbm-compare
+pytest: $(DEPS_OK) bin/qrbm bin/qrbm-compare bin/qrbm-extrapolate
 	$(PY) -m pytest -q tests
 check: unit pytest
 
@@ -75,7 +77,7 @@ build/bench/%: bench/%.c build/libqrbm.a | build
 bench: $(DEPS_OK) bin/qrbm build/bench/bench_potential
 	$(PY) bench/run_bench.py
 
-install: bin/qrbm bin/qrbm-compare
+install: bin/qrbm bin/qrbm-compare bin/qrbm-extrapolate
 	install -D -m 755 bin/qrbm $(DESTDIR)$(PREFIX)/bin/qrbm
 	install -D -m 755 bin/qrbm-compare $(DESTDIR)$(PREFIX)/bin/qrbm-compare
 clean:
