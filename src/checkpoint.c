@@ -460,7 +460,7 @@ static PetscErrorCode ImportWisdom(QrbmRun *r, hid_t f)
   if (ranks != r->ec.wsize || gsize != r->grid.size || threads != c->threads || strcmp(planner, QrbmPlannerNames[c->planner])) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(PetscMalloc1(1 << 22, &wisdom));
   PetscCall(ReadAttrString(f, c->restart, "fftw_wisdom", wisdom, 1 << 22));
-  if (wisdom[0]) fftw_import_wisdom_from_string(wisdom);
+  r->wisdom_restored = wisdom[0] && fftw_import_wisdom_from_string(wisdom) ? PETSC_TRUE : PETSC_FALSE;
   PetscCall(PetscFree(wisdom));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -135,7 +135,7 @@ static PetscErrorCode ParseOptions(MPI_Comm comm, QrbmConfig *c, PetscInt *nq, P
   OPT(PetscOptionsInt("-progress_interval", "steps between progress lines, 0 = about 10 lines per run", "", c->progress_interval, &c->progress_interval, NULL), "-progress_interval");
   OPT(PetscOptionsBool("-quiet", "no progress lines or summary", "", c->quiet, &c->quiet, NULL), "-quiet");
   PetscCall(ReadChoice(PetscOptionsObject, comm, "-fftw_planner", "FFTW planner effort", QrbmPlannerNames, &c->planner));
-  OPT(PetscOptionsString("-fftw_wisdom", "FFTW wisdom file prefix (grid, ranks, threads appended), empty = none", "", c->wisdom, c->wisdom, sizeof(c->wisdom), NULL), "-fftw_wisdom");
+  OPT(PetscOptionsString("-fftw_wisdom", "FFTW wisdom: empty = per-user cache, none = no file, else a file prefix (grid, ranks, threads appended)", "", c->wisdom, c->wisdom, sizeof(c->wisdom), NULL), "-fftw_wisdom");
   OPT(PetscOptionsInt("-threads", "threads per rank (FFTW + OpenMP) [1..256]", "", c->threads, &c->threads, NULL), "-threads");
   OPT(PetscOptionsReal("-memory_limit_mb", "memory per rank in MiB, 0 = node MemAvailable / ranks on node [MiB]", "", c->memory_limit_mb, &c->memory_limit_mb, NULL), "-memory_limit_mb");
   PetscCall(ReadChoice(PetscOptionsObject, comm, "-method", "dynamics: exact H_N or random batch", QrbmMethodNames, &c->method));

@@ -159,7 +159,9 @@ PetscErrorCode QrbmRunSetUp(QrbmRun *r)
   const double records = 8.0 * r->ntimes * r->rec.len * (4 + (c->rdm_interval > 0 ? c->rdm_batches : 0)); /* rows, accumulators, jackknife sums */
   PetscCall(QrbmGridCheckMemory(&r->grid, c, extra, records + (c->rdm_interval > 0 ? QrbmRdmBytesPerRank(&r->grid) : 0)));
   PetscCall(QrbmStateCreate(&r->grid, &r->state));
+  PetscCall(QrbmWisdomLoad(r->ec.world, c, &r->grid, r->wisdom_restored, &r->wisdom));
   PetscCall(QrbmKineticCreate(&r->grid, c, r->state.psi, &r->kin));
+  PetscCall(QrbmWisdomSave(r->ec.world, &r->grid, &r->wisdom));
   PetscCall(QrbmPotentialCreate(&r->grid, c, &r->pot));
   PetscCall(QrbmObservablesCreate(&r->grid, c->hbar, &r->obs));
   PetscCall(QrbmPropagatorCreate(c, &r->grid, &r->state, &r->kin, &r->pot, &r->prop));
@@ -190,6 +192,7 @@ PetscErrorCode QrbmRunDestroy(QrbmRun *r)
   PetscCall(QrbmObservablesDestroy(&r->obs));
   PetscCall(QrbmPotentialDestroy(&r->pot));
   PetscCall(QrbmKineticDestroy(&r->kin));
+  PetscCall(QrbmWisdomDestroy(&r->wisdom));
   PetscCall(QrbmStateDestroy(&r->state));
   PetscCall(QrbmGridDestroy(&r->grid));
   if (r->ec.group != MPI_COMM_NULL && r->ec.group) PetscCallMPI(MPI_Comm_free(&r->ec.group));

@@ -3,8 +3,6 @@
 #include <qrbm/kinetic.h>
 #include <qrbm/events.h>
 #include <fftw3.h>
-#include <stdio.h>
-#include <unistd.h>
 
 PetscErrorCode QrbmFFTInitialize(PetscInt threads)
 {
@@ -12,33 +10,6 @@ PetscErrorCode QrbmFFTInitialize(PetscInt threads)
   PetscCheck(fftw_init_threads(), PETSC_COMM_SELF, PETSC_ERR_LIB, "fftw_init_threads failed");
   fftw_mpi_init();
   fftw_plan_with_nthreads((int)threads);
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-/* Wisdom is only valid for the same transform shape, rank count and thread count: key the file. */
-static PetscErrorCode WisdomImport(QrbmKinetic *kin, const QrbmConfig *cfg)
-{
-  const QrbmGrid *g = kin->g;
-  int             ok = 0;
-  PetscFunctionBeginUser;
-  if (!cfg->wisdom[0]) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCall(PetscSNPrintf(kin->wisdom, sizeof(kin->wisdom), "%s.M%" PetscInt_FMT ".D%d.np%d.t%" PetscInt_FMT ".%s.wisdom", cfg->wisdom, g->M, g->nfft, g->size, cfg->threads, QrbmPlannerNames[cfg->planner]));
-  if (g->rank == 0 && access(kin->wisdom, R_OK) == 0) ok = fftw_import_wisdom_from_filename(kin->wisdom);
-  PetscCallMPI(MPI_Bcast(&ok, 1, MPI_INT, 0, g->comm));
-  if (ok) fftw_mpi_broadcast_wisdom(g->comm);
-  kin->wisdom_loaded = ok ? PETSC_TRUE : PETSC_FALSE;
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-static PetscErrorCode WisdomExport(QrbmKinetic *kin)
-{
-  int ok = 1;
-  PetscFunctionBeginUser;
-  if (!kin->wisdom[0]) PetscFunctionReturn(PETSC_SUCCESS);
-  fftw_mpi_gather_wisdom(kin->g->comm);
-  if (kin->g->rank == 0) ok = fftw_export_wisdom_to_filename(kin->wisdom);
-  PetscCallMPI(MPI_Bcast(&ok, 1, MPI_INT, 0, kin->g->comm));
-  PetscCheck(ok, kin->g->comm, PETSC_ERR_FILE_WRITE, "-fftw_wisdom: cannot write wisdom file %s", kin->wisdom);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -51,12 +22,10 @@ PetscErrorCode QrbmKineticCreate(const QrbmGrid *g, const QrbmConfig *cfg, qcomp
   PetscCall(PetscMemzero(kin, sizeof(*kin)));
   kin->g = g; kin->hbar = cfg->hbar;
   PetscCall(PetscMalloc1(g->M, &kin->tab));
-  PetscCall(WisdomImport(kin, cfg));
   PetscCall(PetscLogEventBegin(QRBM_EVENT_PLAN, 0, 0, 0, 0));
   QrbmCallFFTW(kin->fwd, fftw_mpi_plan_many_dft(g->nfft, g->nglob, 1, FFTW_MPI_DEFAULT_BLOCK, FFTW_MPI_DEFAULT_BLOCK, a, a, g->comm, FFTW_FORWARD, effort[cfg->planner] | tout));
   QrbmCallFFTW(kin->bwd, fftw_mpi_plan_many_dft(g->nfft, g->nglob, 1, FFTW_MPI_DEFAULT_BLOCK, FFTW_MPI_DEFAULT_BLOCK, a, a, g->comm, FFTW_BACKWARD, effort[cfg->planner] | tin));
   PetscCall(PetscLogEventEnd(QRBM_EVENT_PLAN, 0, 0, 0, 0));
-  PetscCall(WisdomExport(kin));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

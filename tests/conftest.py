@@ -9,11 +9,19 @@
 
 Both are available as plain functions (``from conftest import run_qrbm``) and as fixtures of the
 same name; the fixtures bind ``tmp_path`` automatically.
+
+qrbm caches FFTW wisdom per user in ``$XDG_CACHE_HOME/qrbm``: the tests never touch the real
+cache. ``XDG_CACHE_HOME`` points to a temporary directory for the whole session (module- and
+session-scoped fixtures run before any function-scoped one), and every test gets a fresh, empty
+one of its own, so no test depends on what an earlier one planned.
 """
+import atexit
 import itertools
 import os
 import shlex
+import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import h5py
@@ -26,6 +34,10 @@ MPI_ENV = {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"}
 TIMEOUT = 300  # seconds per solver run; every run in these tests takes well under 10 s
 
 _counter = itertools.count()
+
+_SESSION_CACHE = tempfile.mkdtemp(prefix="qrbm-test-xdg-cache-")
+atexit.register(shutil.rmtree, _SESSION_CACHE, ignore_errors=True)
+os.environ["XDG_CACHE_HOME"] = _SESSION_CACHE
 
 
 def mpi_env():
@@ -135,6 +147,14 @@ def run_qrbm(args, np=1, threads=None, tmp_path=None, name=None, read=True, time
 def qrbm_binary():
     """Build bin/qrbm once per session."""
     return build_qrbm()
+
+
+@pytest.fixture(autouse=True)
+def private_wisdom_cache(monkeypatch, tmp_path_factory):
+    """A fresh, empty FFTW wisdom cache (XDG_CACHE_HOME) for every test."""
+    cache = tmp_path_factory.mktemp("xdg-cache")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    return cache
 
 
 @pytest.fixture(name="run_qrbm")

@@ -3,6 +3,7 @@
 #pragma once
 #include <qrbm/output.h>
 #include <qrbm/propagator.h>
+#include <qrbm/wisdom.h>
 
 typedef struct {
   MPI_Comm    world, group; /* all ranks; the ranks sharing one grid */
@@ -27,6 +28,8 @@ typedef struct {
   QrbmGrid         grid;
   QrbmState        state;
   QrbmKinetic      kin;
+  QrbmWisdom       wisdom;
+  PetscBool        wisdom_restored; /* the checkpoint's FFTW wisdom was imported (it wins over files) */
   QrbmPotential    pot;
   QrbmPropagator   prop;
   QrbmObservables  obs;

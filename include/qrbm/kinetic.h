@@ -9,13 +9,12 @@ typedef struct {
   double          hbar;
   fftw_plan       fwd, bwd; /* forward: position -> transposed momentum layout; backward: inverse */
   qcomplex       *tab;      /* per-axis kinetic factors (M) */
-  char            wisdom[PETSC_MAX_PATH_LEN + 128];
-  PetscBool       wisdom_loaded;
 } QrbmKinetic;
 
 /* Library start-up (threads, then MPI); call once after PetscInitialize. */
 PetscErrorCode QrbmFFTInitialize(PetscInt threads);
-/* Plans the transforms on psi (planning overwrites psi: call before setting the state). */
+/* Plans the transforms on psi (planning overwrites psi: call before setting the state). Wisdom
+   files are the caller's (wisdom.h). */
 PetscErrorCode QrbmKineticCreate(const QrbmGrid *g, const QrbmConfig *cfg, qcomplex *psi, QrbmKinetic *kin);
 PetscErrorCode QrbmKineticDestroy(QrbmKinetic *kin);
 PetscErrorCode QrbmKineticForward(QrbmKinetic *kin, qcomplex *psi);
