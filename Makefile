@@ -28,7 +28,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/tests/%)
 MPIRUN   := OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun --oversubscribe
 PY       := /usr/bin/python3
 
-.PHONY: all deps run check unit pytest bench install clean
+.PHONY: all deps run study check unit pytest bench install clean
 all: bin/qrbm bin/qrbm-compare bin/qrbm-extrapolate
 
 $(DEPS_OK): tools/install-deps
@@ -58,6 +58,10 @@ build bin:
 run: $(DEPS_OK) bin/qrbm
 	$(MPIRUN) -np $(NP) bin/qrbm -options_file inputs/default.opts
 	$(PY) tools/plot_wigner.py qrbm-default.h5 -o qrbm-default-wigner.png
+
+# The quick convergence study (docs/study.md): every point an exact enumeration, niced.
+study: $(DEPS_OK) all
+	nice $(PY) tools/qrbm-study run inputs/study-quick.toml --np $(NP)
 
 unit: $(DEPS_OK) $(UNIT_BIN)
 	@pass=0; fail=0; failed=""; \

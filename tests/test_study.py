@@ -1,0 +1,186 @@
+"""tools/qrbm-study (docs/study.md): a tiny study end to end (enumerated and coupled sampled
+points, Richardson, CSV/HDF5 schema, figures), resume after a kill, restart of a checkpointed
+point, fits on synthetic data with a known slope, the grid rule, study-file errors.
+Runtime ~1 min on 2 busy cores (every point is a 4-particle run on 8 points).
+"""
+import csv
+import importlib.machinery
+import importlib.util
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import h5py
+import numpy as np
+import pytest
+
+from conftest import ROOT, mpi_env
+
+STUDY = ROOT / "tools" / "qrbm-study"
+_loader = importlib.machinery.SourceFileLoader("qrbm_study", str(STUDY))
+_spec = importlib.util.spec_from_loader("qrbm_study", _loader)
+qs = importlib.util.module_from_spec(_spec)
+_loader.exec_module(qs)
+
+TINY = """
+name = "tiny"
+np = 1
+fit_points = 2
+[physics]
+box = 8.0
+t_final = 0.4
+dt = 0.05
+output_interval = 4
+rdm_interval = 1
+[grid]
+table = {"1.0" = 8}
+[estimator]
+enumerate_limit = 10
+realizations = 8
+rdm_batches = 4
+seed = 3
+couple = true
+checkpoint_interval = "2"
+[[group]]
+N = [4]
+hbar = [1.0]
+P = [2]
+Dt = [0.4, 0.2, 0.1]
+"""
+
+
+def study_file(tmp_path, text=TINY):
+    p = tmp_path / "study-tiny.toml"
+    p.write_text(text)
+    return p
+
+
+def driver(*args, cwd, **kw):
+    return subprocess.run([sys.executable, str(STUDY), *map(str, args)], cwd=cwd, capture_output=True, text=True, env=mpi_env(), timeout=600, **kw)
+
+
+def test_tiny_study_end_to_end(tmp_path):
+    """Plan: the exact reference, two enumerated points (3^1, 3^2 <= 10 sequences) and one sampled
+    point (3^4 > 10); run; the CSV has one row per (point, time, metric) with the documented columns,
+    Richardson rows for both consecutive pairs, the HDF5 table matches the CSV and holds the
+    provenance of every point, the figures exist."""
+    sf = study_file(tmp_path)
+    plan = driver("plan", sf, cwd=tmp_path)
+    assert plan.returncode == 0, plan.stderr
+    assert [l.split()[2] for l in plan.stdout.splitlines()] == ["exact", "enumerate", "enumerate", "sample"]
+    res = driver("run", sf, cwd=tmp_path)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "ETA" in res.stdout and "slopes of error = C Dt^alpha" in res.stdout
+    d = tmp_path / "study-tiny"
+    with open(d / "study.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert list(rows[0]) == qs.CSV_COLUMNS
+    times = 3  # output times 0, 0.2, 0.4 (rdm_interval 1)
+    assert len(rows) == (3 + 2) * times * len(qs.METRICS)
+    kinds = {(r["kind"], float(r["Dt"])) for r in rows}
+    assert kinds == {("raw", 0.4), ("raw", 0.2), ("raw", 0.1), ("richardson", 0.2), ("richardson", 0.1)}
+    sampled = [r for r in rows if r["estimator"] == "sample" and r["kind"] == "raw" and r["metric"] == "weak" and float(r["time"]) > 0]
+    assert all(float(r["stderr"]) > 0 and float(r["noise_floor"]) > 0 for r in sampled)
+    assert all(float(r["stderr"]) == 0 for r in rows if r["estimator"] == "enumerate")
+    with h5py.File(d / "study.h5") as f:
+        assert np.allclose(f["table/value"][:], [float(r["value"]) for r in rows], rtol=1e-15)
+        assert [x.decode() for x in f["table/point"][:]] == [r["point"] for r in rows]
+        prov = json.loads(f["provenance"][()])
+        assert f.attrs["git_commit"]
+    assert set(prov) == {r["point"] for r in rows}
+    assert prov["N4-hbar1-P2-Dt0.1"]["attrs"]["rb_couple_level"] == 2
+    for png in ("error_vs_dt", "C_vs_N_hbar", "weak_vs_trace", "raw_vs_richardson", "error_vs_t", "error_vs_bound"):
+        assert (d / "figures" / f"{png}.png").stat().st_size > 1000
+    fits = json.loads((d / "fits.json").read_text())
+    assert {f["kind"] for f in fits} == {"raw", "richardson"}
+    again = driver("run", sf, cwd=tmp_path)  # everything finished: all points skipped
+    assert again.returncode == 0 and again.stdout.count("skipped") == 4
+
+
+def test_resume_after_kill(tmp_path):
+    """Kill the driver (and its mpirun) during the study; the rerun skips the points that were
+    complete, reruns or restarts the others, and ends with the same table as an uninterrupted
+    study would (the enumerations are deterministic)."""
+    sf = study_file(tmp_path)
+    d = tmp_path / "study-tiny" / "points"
+    p = subprocess.Popen([sys.executable, str(STUDY), "run", str(sf)], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         env=mpi_env(), start_new_session=True, text=True)
+    deadline = time.time() + 300
+    while qs.status_of(d / "N4-hbar1-P2-Dt0.4.h5") != "complete" and time.time() < deadline and p.poll() is None:
+        time.sleep(0.05)
+    os.killpg(p.pid, signal.SIGKILL)
+    p.wait()
+    done_before = {f.name: f.stat().st_mtime_ns for f in d.glob("*.h5") if qs.status_of(f) == "complete"}
+    assert "N4-hbar1-exact.h5" in done_before and len(done_before) < 4
+    res = driver("run", sf, cwd=tmp_path)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert res.stdout.count("skipped") >= len(done_before)
+    for name, mtime in done_before.items():
+        assert (d / name).stat().st_mtime_ns == mtime, name
+    with open(tmp_path / "study-tiny" / "study.csv") as f:
+        assert len(list(csv.DictReader(f))) == 5 * 3 * len(qs.METRICS)
+
+
+def test_checkpointed_point_restarts(tmp_path):
+    """A sampled point stopped with a checkpoint (-max_walltime) is continued with -restart."""
+    sf = study_file(tmp_path)
+    study = qs.load_study(sf)
+    study["dir"] = tmp_path / "study-tiny"
+    pt = qs.plan(study)[3]
+    out, ckpt, log = qs.point_paths(study, pt)
+    out.parent.mkdir(parents=True)
+    cmd = ["mpirun", "--oversubscribe", "-np", "1", str(ROOT / "bin" / "qrbm"), *pt["opts"], "-output", str(out), "-quiet",
+           "-checkpoint_file", str(ckpt), "-max_walltime", "1e-9"]
+    assert subprocess.run(cmd, env=mpi_env(), capture_output=True, timeout=120).returncode == 75
+    assert qs.status_of(out) == "checkpointed"
+    res = driver("point", sf, 3, "--dir", study["dir"], cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert "-restart" in log.read_text() and qs.status_of(out) == "complete"
+
+
+def test_fit_recovers_known_slope():
+    dts = np.array([1, 0.5, 0.25, 0.125])
+    alpha, C = qs.fit_power(dts, 3.0 * dts ** 1.5, None)
+    assert abs(alpha - 1.5) < 1e-12 and abs(C - 3.0) < 1e-12
+    # a wild point with a huge standard error barely moves the weighted fit; unweighted it does
+    errs = 3.0 * dts ** 1.5
+    errs[0] *= 4
+    ses = np.array([1e3, 1e-6, 1e-6, 1e-6]) * errs
+    assert abs(qs.fit_power(dts, errs, ses)[0] - 1.5) < 1e-6
+    assert abs(qs.fit_power(dts, errs, None)[0] - 1.5) > 0.1
+    assert np.allclose(qs.local_slopes(list(dts), list(3.0 * dts ** 1.5)), [1.5] * 3, rtol=1e-12)
+
+
+def test_fits_use_smallest_dt():
+    rows = [{"kind": "raw", "N": 4, "hbar": 1.0, "P": 2, "metric": "weak", "time": 1.0, "Dt": dt, "value": v, "stderr": 0.0, "noise_floor": 0.0}
+            for dt, v in [(1, 5.0), (0.5, 0.5 ** 2), (0.25, 0.25 ** 2)]]
+    study = {"fit_points": 2, "dir": None}
+    import tempfile
+    with tempfile.TemporaryDirectory() as t:
+        study["dir"] = __import__("pathlib").Path(t)
+        (f,) = qs.fit_all(study, rows)
+    assert f["fit_Dt"] == [0.5, 0.25] and abs(f["alpha"] - 2) < 1e-12 and abs(f["C"] - 1) < 1e-12
+    assert abs(f["local"][0] - math.log2(5 / 0.25)) < 1e-12
+
+
+def test_grid_rule():
+    study = qs.load_study(ROOT / "inputs" / "study-quick.toml")
+    assert [qs.grid_size(study, h) for h in (1.0, 0.5, 0.25)] == [16, 24, 48]
+    assert [p["estimator"] for p in qs.plan(study)].count("enumerate") == 10
+
+
+@pytest.mark.parametrize("text, words", [
+    ("bogus = 1\n" + TINY, "unknown key 'bogus'"),
+    (TINY + "\nbogus = 1\n", "group 1: needs exactly the lists N, hbar, Dt, P (missing [], unknown ['bogus'])"),
+    (TINY.replace("[grid]", "[grid]\nsafty = 2"), "tiny.toml.grid: unknown key 'safty'"),
+    (TINY.replace("P = [2]", ""), "missing ['P']"),
+    ("name = 'x'\n", "no [[group]] tables"),
+    (TINY.replace("name = \"tiny\"", "name = "), "study-tiny.toml"),
+])
+def test_bad_study_files(tmp_path, text, words):
+    res = driver("plan", study_file(tmp_path, text), cwd=tmp_path)
+    assert res.returncode == 1 and words in res.stderr and res.stderr.startswith("qrbm-study: ERROR:"), res.stderr
