@@ -59,8 +59,8 @@ def study_file(tmp_path, text=TINY):
     return p
 
 
-def driver(*args, cwd, **kw):
-    return subprocess.run([sys.executable, str(STUDY), *map(str, args)], cwd=cwd, capture_output=True, text=True, env=mpi_env(), timeout=600, **kw)
+def driver(*args, cwd, env=None):
+    return subprocess.run([sys.executable, str(STUDY), *map(str, args)], cwd=cwd, capture_output=True, text=True, env=env or mpi_env(), timeout=600)
 
 
 def test_tiny_study_end_to_end(tmp_path):
@@ -184,3 +184,34 @@ def test_grid_rule():
 def test_bad_study_files(tmp_path, text, words):
     res = driver("plan", study_file(tmp_path, text), cwd=tmp_path)
     assert res.returncode == 1 and words in res.stderr and res.stderr.startswith("qrbm-study: ERROR:"), res.stderr
+
+
+def test_submit_builds_array_and_aggregation(tmp_path):
+    """submit: memory per CPU from qrbm's own estimate, the array with its throttle over every point,
+    and the aggregation job depending on the whole array (a stand-in sbatch records the calls)."""
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "sbatch").write_text('#!/bin/sh\necho "$@" >> "$SBATCH_LOG"\nn=$(wc -l < "$SBATCH_LOG")\necho "10$n;cluster"\n')
+    (fake / "sbatch").chmod(0o755)
+    env = {**mpi_env(), "PATH": f"{fake}:{os.environ['PATH']}", "SBATCH_LOG": str(tmp_path / "calls")}
+    res = driver("submit", study_file(tmp_path), "--throttle", "2", cwd=tmp_path, env=env)
+    assert res.returncode == 0, res.stderr
+    arr, agg = (tmp_path / "calls").read_text().splitlines()
+    mem = int(arr.split("--mem-per-cpu=")[1].split("M")[0])
+    assert 256 < mem < 300  # 1.5 x qrbm's estimate (well under 1 MiB for 4^8 points) + 256 MiB
+    assert "--array=0-3%2" in arr and "--ntasks=1" in arr and arr.split().count("point") == 1
+    assert f"--dir {tmp_path / 'study-tiny'}" in arr
+    assert "--dependency=afterany:101" in agg and " aggregate " in agg
+    assert "submitted array 101" in res.stdout and "aggregation 102" in res.stdout
+
+
+def test_study_sbatch_runs_a_point_outside_slurm(tmp_path):
+    """jobs/study.sbatch as an array task (SLURM_ARRAY_TASK_ID set by hand): runs point 0."""
+    sf = study_file(tmp_path)
+    env = {**mpi_env(), "SLURM_ARRAY_TASK_ID": "0", "QRBM_ROOT": str(ROOT)}
+    res = subprocess.run([str(ROOT / "jobs" / "study.sbatch"), "point", str(sf), "--np", "1"], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "N4-hbar1-exact: done" in res.stdout
+    assert qs.status_of(tmp_path / "study-tiny" / "points" / "N4-hbar1-exact.h5") == "complete"
+    bad = subprocess.run([str(ROOT / "jobs" / "study.sbatch"), "bogus"], capture_output=True, text=True, env=env, timeout=60)
+    assert bad.returncode == 2 and "usage" in bad.stderr
