@@ -215,3 +215,20 @@ def test_study_sbatch_runs_a_point_outside_slurm(tmp_path):
     assert qs.status_of(tmp_path / "study-tiny" / "points" / "N4-hbar1-exact.h5") == "complete"
     bad = subprocess.run([str(ROOT / "jobs" / "study.sbatch"), "bogus"], capture_output=True, text=True, env=env, timeout=60)
     assert bad.returncode == 2 and "usage" in bad.stderr
+
+
+def test_initial_states(tmp_path):
+    """packets: N symmetrised packets along the first axis, alternating momenta (d = 2: the second
+    components 0); meanfield: the product of one packet in a trap. Both run."""
+    study = qs.load_study(study_file(tmp_path))
+    opts = qs.state_options(study, 4)
+    assert opts == ["-init", "symmetrized", "-init_q", "-2.25,-0.75,0.75,2.25", "-init_p", "0.5,-0.5,0.5,-0.5"]
+    study["physics"]["dim"] = 2
+    assert qs.state_options(study, 2)[3] == "-0.75,0,0.75,0"
+    mf = study_file(tmp_path, TINY.replace("[grid]", "[state]\nkind = \"meanfield\"\nwidth_trap = 0.5\n[grid]"))
+    study = qs.load_study(mf)
+    assert qs.state_options(study, 4) == ["-init", "coherent", "-init_q", "0", "-init_p", "0.5", "-trap_omega", "0.5"]
+    res = driver("point", mf, 1, cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    with h5py.File(tmp_path / "study-tiny" / "points" / "N4-hbar1-P2-Dt0.4.h5") as f:
+        assert f.attrs["init"] == b"coherent" and f.attrs["trap_omega"] == 0.5 and f.attrs["rb_expectation"] == b"enumerate"
