@@ -47,11 +47,15 @@ static PetscErrorCode InitialState(QrbmRun *r)
   for (PetscInt k = 0; k < c->ninit; k++) {
     PetscCall(PetscMalloc1(g->Md, &phi[k]));
     QrbmCoherentPacket(g, c->hbar, c->init_q + k * c->dim, c->init_p + k * c->dim, phi[k]);
+    PetscCall(QrbmCoherentPacketNormalize(g, c->hbar, k, phi[k])); /* before the product, which may underflow */
   }
   if (c->init == QRBM_INIT_SYMMETRIZED) PetscCall(QrbmStateSetSymmetrized(&r->state, (const qcomplex *const *)phi));
   else {
     PetscCall(QrbmStateSetProduct(&r->state, phi[0]));
-    PetscCall(QrbmStateNorm(&r->state, &norm)); /* the discrete norm differs from 1 by the mesh error */
+    PetscCall(QrbmStateNorm(&r->state, &norm)); /* a product of normalised packets: 1 up to rounding */
+    PetscCheck(PetscIsNormalReal(norm) && fabs(norm - 1) <= 1e-10, g->comm, PETSC_ERR_ARG_OUTOFRANGE,
+               "-init %s: the product of %" PetscInt_FMT " normalised packets has norm %g on the grid instead of 1: -hbar %g is too small for the mesh h = -box/-grid = %g or the -init_q/-init_p packet is not resolved",
+               QrbmInitNames[c->init], g->N, norm, (double)c->hbar, g->h);
     PetscCall(QrbmStateScale(&r->state, 1 / sqrt(norm)));
   }
   for (PetscInt k = 0; k < c->ninit; k++) PetscCall(PetscFree(phi[k]));
@@ -157,7 +161,8 @@ PetscErrorCode QrbmRunSetUp(QrbmRun *r)
   PetscCall(BuildSchedule(r));
   const PetscInt extra = ExtraStates(r, &keep_psi0);
   const double records = 8.0 * r->ntimes * r->rec.len * (4 + (c->rdm_interval > 0 ? c->rdm_batches : 0)); /* rows, accumulators, jackknife sums */
-  PetscCall(QrbmGridCheckMemory(&r->grid, c, extra, records + (c->rdm_interval > 0 ? QrbmRdmBytesPerRank(&r->grid) : 0)));
+  const double ground = c->init == QRBM_INIT_GROUND ? 4 * (QrbmGridBytesPerRank(&r->grid, 1) - QrbmGridBytesPerRank(&r->grid, 0)) : 0; /* the check's temporaries */
+  PetscCall(QrbmGridCheckMemory(&r->grid, c, extra, ground + records + (c->rdm_interval > 0 ? QrbmRdmBytesPerRank(&r->grid) : 0)));
   PetscCall(QrbmStateCreate(&r->grid, &r->state));
   PetscCall(QrbmWisdomLoad(r->ec.world, c, &r->grid, r->wisdom_restored, &r->wisdom));
   PetscCall(QrbmKineticCreate(&r->grid, c, r->state.psi, &r->kin));

@@ -3,6 +3,7 @@
    sub-step of a step and the first of the next are merged, so n steps cost n*nv + 1 FFT pairs. */
 #include <qrbm/propagator.h>
 #include <qrbm/events.h>
+#include <qrbm/hamiltonian.h>
 #include <math.h>
 
 PetscErrorCode QrbmPropagatorCreate(const QrbmConfig *cfg, const QrbmGrid *g, QrbmState *st, QrbmKinetic *kin, QrbmPotential *pot, QrbmPropagator *pr)
@@ -134,24 +135,62 @@ PetscErrorCode QrbmPropagatorAdvance(QrbmPropagator *pr, PetscInt nsteps, QrbmOb
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Criterion: the energy of the normalised state changes by less than ground_tol (relative) over 10
-   imaginary-time steps. The fixed point carries the splitting's O(dtau^2) error. */
+/* Imaginary time always uses Strang, whatever -scheme: a splitting with a negative coefficient
+   (Yoshida-4's w0) multiplies high modes by exp(+|w0| dtau T/hbar) and can converge to a spurious
+   state. Stop: the energy of the normalised state changes by less than ground_tol (relative) over 10
+   steps. With s = dtau/hbar the fixed point is the ground state of Strang's modified Hamiltonian
+   H + s^2 C + O(s^4), C = -[T,[T,V]]/24 - [V,[T,V]]/12, so its residual ||H psi - E psi|| is
+   s^2 ||(1 - P_0) C psi|| to leading order, and the stop rule leaves an energy variance of at most
+   ground_tol |E| / (20 s) (each excited component loses at least 20 s times its variance share per 10
+   steps). That estimate holds while s^2 C is a small perturbation of H: s^2 ||C psi|| <= 0.1 S, S the
+   sum of |E_kin|, |E_trap|, |E_int| (then the O(s^4) rest is ~1% of it). A spurious state made of
+   grid-scale modes fails that first, since C weighs them by T^2 V. */
+static PetscErrorCode GroundCheck(QrbmPropagator *pr, const QrbmObservables *obs)
+{
+  const QrbmConfig       *c = pr->cfg;
+  const double            sc = c->ground_dtau / c->hbar, scale = fabs(obs->e_kin) + fabs(obs->e_trap) + fabs(obs->e_int);
+  QrbmHamiltonianResidual h;
+  PetscFunctionBeginUser;
+  PetscCall(QrbmHamiltonianResidualCompute(pr->kin, pr->pot, &pr->Wexact, pr->st->psi, &h));
+  const double lead = sc * sc * h.split, tol = 2 * lead + 2 * sqrt(c->ground_tol * scale / (20 * sc)) + 100 * PETSC_MACHINE_EPSILON * h.scale;
+  if (!c->quiet)
+    PetscCall(PetscPrintf(pr->g->comm, "ground state check: ||H psi - E psi|| = %.3g <= %.3g (2 s^2 ||C psi|| + 2 sqrt(ground_tol S / (20 s)) + rounding, s = dtau/hbar), s^2 ||C psi|| / S = %.3g <= 0.1\n", h.residual, tol, lead / scale));
+  PetscCheck(lead <= 0.1 * scale, pr->g->comm, PETSC_ERR_NOT_CONVERGED,
+             "-init ground: -ground_dtau %g is outside the range of Strang's error estimate: (dtau/hbar)^2 ||C psi|| = %g exceeds 0.1 (|E_kin| + |E_trap| + |E_int|) = %g (docs/numerics.md): lower -ground_dtau", (double)c->ground_dtau, lead, 0.1 * scale);
+  PetscCheck(h.residual <= tol && PetscIsNormalReal(h.energy), pr->g->comm, PETSC_ERR_NOT_CONVERGED,
+             "-init ground: the imaginary-time state is no eigenstate of H_N: residual ||H psi - E psi|| = %g exceeds the tolerance %g (Strang's O(dtau^2) error + the -ground_tol convergence bound, docs/numerics.md): lower -ground_dtau %g or -ground_tol %g",
+             h.residual, tol, (double)c->ground_dtau, (double)c->ground_tol);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode QrbmPropagatorGroundState(QrbmPropagator *pr, QrbmObservables *obs)
 {
   const QrbmConfig *c     = pr->cfg;
-  double            eprev = PETSC_MAX_REAL, norm;
+  const int         nv    = pr->nv;
+  double            eprev = PETSC_MAX_REAL, norm, a[4], b[3];
   PetscInt          it, done;
   PetscFunctionBeginUser;
+  PetscCall(PetscArraycpy(a, pr->a, 4));
+  PetscCall(PetscArraycpy(b, pr->b, 3));
+  pr->nv = 1; pr->a[0] = pr->a[1] = 0.5; pr->b[0] = 1; /* Strang */
+  if (!c->quiet) PetscCall(PetscPrintf(pr->g->comm, "ground state: imaginary time with strang (positive coefficients), whatever -scheme (%s) the real-time run uses\n", QrbmSchemeNames[c->scheme]));
   for (it = 0; it < c->ground_maxiter; it += 10) {
     PetscCall(Steps(pr, 10, -c->ground_dtau, NULL, PETSC_FALSE, &done));
     PetscCall(QrbmStateNorm(pr->st, &norm));
+    PetscCheck(PetscIsNormalReal(norm), pr->g->comm, PETSC_ERR_NOT_CONVERGED,
+               "-init ground: the state left the double range in 10 imaginary-time steps (norm %g): exp(-dtau E/hbar) under- or overflows with -ground_dtau %g and -hbar %g for the energies on this grid; lower -ground_dtau or raise -hbar",
+               norm, (double)c->ground_dtau, (double)c->hbar);
     PetscCall(QrbmStateScale(pr->st, 1 / sqrt(norm)));
     PetscCall(QrbmPropagatorMeasure(pr, obs));
     if (fabs(obs->energy - eprev) <= c->ground_tol * fabs(obs->energy)) break;
     eprev = obs->energy;
   }
+  pr->nv = nv;
+  PetscCall(PetscArraycpy(pr->a, a, 4));
+  PetscCall(PetscArraycpy(pr->b, b, 3));
   PetscCheck(it < c->ground_maxiter, pr->g->comm, PETSC_ERR_NOT_CONVERGED, "-init ground: no convergence to -ground_tol %g within -ground_maxiter %" PetscInt_FMT " steps (last energy change %g): raise -ground_maxiter or -ground_dtau",
              (double)c->ground_tol, c->ground_maxiter, fabs(obs->energy - eprev));
   if (!c->quiet) PetscCall(PetscPrintf(pr->g->comm, "ground state: E = %.12g after %" PetscInt_FMT " imaginary-time steps of %g\n", obs->energy, it + 10, (double)c->ground_dtau));
+  PetscCall(GroundCheck(pr, obs));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

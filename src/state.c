@@ -35,6 +35,27 @@ void QrbmCoherentPacket(const QrbmGrid *g, double hbar, const double *q, const d
   }
 }
 
+/* The discrete norm is summed over phi/max|phi|: a packet much narrower than the mesh has values
+   whose squares underflow although the values themselves do not. */
+PetscErrorCode QrbmCoherentPacketNormalize(const QrbmGrid *g, double hbar, PetscInt k, qcomplex *phi)
+{
+  double    big = 0, sum = 0;
+  PetscBool finite = PETSC_TRUE;
+  PetscFunctionBeginUser;
+  for (ptrdiff_t j = 0; j < g->Md; j++) {
+    if (!isfinite(creal(phi[j])) || !isfinite(cimag(phi[j]))) finite = PETSC_FALSE;
+    else big = PetscMax(big, cabs(phi[j]));
+  }
+  PetscCheck(finite, g->comm, PETSC_ERR_ARG_OUTOFRANGE, "-init_p/-init_q: coherent packet %" PetscInt_FMT " is not finite on the grid (the phase p.(x-q)/hbar overflows with -hbar %g): use smaller -init_p momenta or a larger -hbar", k, hbar);
+  for (ptrdiff_t j = 0; j < g->Md && big > 0; j++) sum += creal(phi[j] / big) * creal(phi[j] / big) + cimag(phi[j] / big) * cimag(phi[j] / big);
+  const double rel = sqrt(sum * pow(g->h, (double)g->d)), norm = big * rel; /* rel >= h^(d/2): the maximum counts 1 */
+  PetscCheck(PetscIsNormalReal(big) && PetscIsNormalReal(norm), g->comm, PETSC_ERR_ARG_OUTOFRANGE,
+             "-hbar/-init_q: coherent packet %" PetscInt_FMT " vanishes on the grid (discrete norm %g): its width sqrt(-hbar) = %g is far below the mesh h = -box/-grid = %g and no grid point lies near its -init_q centre; raise -hbar or -grid",
+             k, norm, sqrt(hbar), g->h);
+  for (ptrdiff_t j = 0; j < g->Md; j++) phi[j] = phi[j] / big / rel;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* One-particle flat indices of the local point `flat` (position layout). */
 static void ParticleIndices(const QrbmGrid *g, ptrdiff_t flat, ptrdiff_t *jm)
 {
