@@ -8,8 +8,8 @@
    * a full set of valid non-default values is parsed into the right fields, with the derived ones
      (nsteps, ninit, ground_dtau = dt, rb_dt = dt, rb_steps);
    * values at the edges of every valid range are accepted;
-   * every invalid value is refused with an error (the PETSc error class is checked where the
-     validation code chooses one); values PETSc cannot read (non-numbers) are refused with
+   * every invalid value is refused with its PETSc error class and a message that names the option,
+     the value and the valid range (checked as a substring of the message at the error's origin); values PETSc cannot read (non-numbers) are refused with
      PETSC_ERR_ARG_WRONG ("option -X: the value given cannot be read"), unknown values of the
      enumerated options with PETSC_ERR_ARG_OUTOFRANGE ("-X value: valid values are ...");
    * -seed is read as a string: 0..4294967295 (the Philox key word) accepted, anything else refused;
@@ -43,12 +43,24 @@ static void db_pop(void)
   assert_int_equal(PetscOptionsDestroy(&db), 0);
 }
 
-/* QrbmConfigSetFromOptions on a fresh database holding `opts`; errors returned quietly. */
+/* The message of the error at its origin (later frames of the same error repeat it). */
+static char last_msg[1024];
+
+static PetscErrorCode RecordError(MPI_Comm comm, int line, const char *fun, const char *file, PetscErrorCode n, PetscErrorType p, const char *mess, void *ctx)
+{
+  (void)comm; (void)line; (void)fun; (void)file; (void)ctx;
+  if (p == PETSC_ERROR_INITIAL) snprintf(last_msg, sizeof(last_msg), "%s", mess ? mess : "");
+  return n;
+}
+
+/* QrbmConfigSetFromOptions on a fresh database holding `opts`; errors returned quietly, the
+   message kept in last_msg. */
 static PetscErrorCode parse(const char *opts, QrbmConfig *cfg)
 {
   PetscErrorCode ierr;
   db_push(opts);
-  assert_int_equal(PetscPushErrorHandler(PetscReturnErrorHandler, NULL), 0);
+  last_msg[0] = 0;
+  assert_int_equal(PetscPushErrorHandler(RecordError, NULL), 0);
   ierr = QrbmConfigSetFromOptions(PETSC_COMM_SELF, cfg);
   assert_int_equal(PetscPopErrorHandler(), 0);
   db_pop();
@@ -169,90 +181,91 @@ static void test_invalid_refused(void **state)
   (void)state;
   const struct {
     const char    *opts;
-    PetscErrorCode code; /* expected PETSc error class, 0 = any non-zero */
+    PetscErrorCode code; /* expected PETSc error class */
+    const char    *msg;  /* expected in the message: the option, its value and the valid range */
   } cases[] = {
-    {"-dim 0", PETSC_ERR_ARG_OUTOFRANGE},
-    {"-dim 4", PETSC_ERR_ARG_OUTOFRANGE},
-    {"-particles 0", PETSC_ERR_ARG_OUTOFRANGE},
-    {"-particles 17", PETSC_ERR_ARG_OUTOFRANGE},
-    {"-grid 1", PETSC_ERR_ARG_OUTOFRANGE},
-    {"-grid -4", PETSC_ERR_ARG_OUTOFRANGE},
-    {"-grid 65537", PETSC_ERR_ARG_OUTOFRANGE},
-    {"-box 0", PETSC_ERR_ARG_OUTOFRANGE},
-    {"-box -1", PETSC_ERR_ARG_OUTOFRANGE},
-    {"-box inf", PETSC_ERR_ARG_OUTOFRANGE},
-    {"-hbar 0", PETSC_ERR_ARG_OUTOFRANGE},
-    {"-hbar nan", PETSC_ERR_ARG_OUTOFRANGE},
-    {"-t_final 0", PETSC_ERR_ARG_OUTOFRANGE},
-    {"-t_final -1", PETSC_ERR_ARG_OUTOFRANGE},
-    {"-dt 0", PETSC_ERR_ARG_OUTOFRANGE},
-    {"-dt -0.01", PETSC_ERR_ARG_OUTOFRANGE},
-    {"-dt nan", PETSC_ERR_ARG_OUTOFRANGE},
-    {"-dt inf", PETSC_ERR_ARG_OUTOFRANGE},
-    {"-dt 2", PETSC_ERR_ARG_OUTOFRANGE},  /* > t_final */
-    {"-dt 0.3", PETSC_ERR_ARG_INCOMP},    /* t_final / dt not whole */
-    {"-t_final 0.02 -dt 0.003", PETSC_ERR_ARG_INCOMP},
-    {"-potential_strength inf", PETSC_ERR_ARG_OUTOFRANGE},
-    {"-potential_width 0", PETSC_ERR_ARG_OUTOFRANGE},
-    {"-potential_width -1", PETSC_ERR_ARG_OUTOFRANGE},
-    {"-potential cosine -potential_width 3", PETSC_ERR_ARG_INCOMP},
-    {"-trap_omega -1", PETSC_ERR_ARG_OUTOFRANGE},
-    {"-trap_omega nan", PETSC_ERR_ARG_OUTOFRANGE},
-    {"-output_interval 0", PETSC_ERR_ARG_OUTOFRANGE},
-    {"-progress_interval -1", PETSC_ERR_ARG_OUTOFRANGE},
-    {"-threads 0", PETSC_ERR_ARG_OUTOFRANGE},
-    {"-threads 257", PETSC_ERR_ARG_OUTOFRANGE},
-    {"-memory_limit_mb -1", PETSC_ERR_ARG_OUTOFRANGE},
-    {"-ground_tol 0", PETSC_ERR_ARG_OUTOFRANGE},
-    {"-ground_tol 1", PETSC_ERR_ARG_OUTOFRANGE},
-    {"-ground_maxiter 9", PETSC_ERR_ARG_OUTOFRANGE},
-    {"-ground_dtau -0.1", PETSC_ERR_ARG_OUTOFRANGE},
-    {"-init_q 1,2", PETSC_ERR_ARG_SIZ},                          /* coherent, d = 1 */
-    {"-dim 2 -init_p 1", PETSC_ERR_ARG_SIZ},
-    {"-init symmetrized -particles 2 -init_q 1", PETSC_ERR_ARG_SIZ}, /* needs N*d */
-    {"-init_q 8", PETSC_ERR_ARG_OUTOFRANGE},                     /* |q| < L/2 */
-    {"-init_q -9", PETSC_ERR_ARG_OUTOFRANGE},
-    {"-init_p inf", PETSC_ERR_ARG_OUTOFRANGE},
-    {"-init_p nan", PETSC_ERR_ARG_OUTOFRANGE},
-    {"-method rbm -particles 1", PETSC_ERR_ARG_INCOMP},
-    {"-method rbm -particles 4 -batch_size 3", PETSC_ERR_ARG_INCOMP},
-    {"-method rbm -particles 4 -batch_size 1", PETSC_ERR_ARG_INCOMP},
-    {"-method rbm -particles 4 -batch_size 6", PETSC_ERR_ARG_INCOMP},
-    {"-method rbm -rb_dt 0.015", PETSC_ERR_ARG_INCOMP},
-    {"-method rbm -rb_dt -1", PETSC_ERR_ARG_OUTOFRANGE},
-    {"-realizations 2", PETSC_ERR_ARG_INCOMP}, /* exact dynamics */
-    {"-method rbm -realizations 0", PETSC_ERR_ARG_OUTOFRANGE},
-    {"-method rbm -seed -1", PETSC_ERR_ARG_OUTOFRANGE},
-    {"-method rbm -seed 4294967296", PETSC_ERR_ARG_OUTOFRANGE}, /* 2^32: must not wrap to 0 */
-    {"-method rbm -seed 18446744073709551617", PETSC_ERR_ARG_OUTOFRANGE}, /* 2^64 + 1 */
-    {"-method rbm -seed abc", PETSC_ERR_ARG_OUTOFRANGE},
-    {"-method rbm -seed 12x", PETSC_ERR_ARG_OUTOFRANGE},
-    {"-method rbm -seed 1.5", PETSC_ERR_ARG_OUTOFRANGE},
-    {"-t_final 1 -dt 1e-13", PETSC_ERR_ARG_OUTOFRANGE}, /* 1e13 steps: above the 1e12 cap */
-    {"-ranks_per_realization -1", PETSC_ERR_ARG_OUTOFRANGE},
-    {"-rb_expectation enumerate", PETSC_ERR_ARG_INCOMP}, /* needs -method rbm */
-    {"-method rbm -rb_enumerate_limit 0", PETSC_ERR_ARG_OUTOFRANGE},
+    {"-dim 0", PETSC_ERR_ARG_OUTOFRANGE, "-dim 0: valid range is 1..3"},
+    {"-dim 4", PETSC_ERR_ARG_OUTOFRANGE, "-dim 4: valid range is 1..3"},
+    {"-particles 0", PETSC_ERR_ARG_OUTOFRANGE, "-particles 0: valid range is 1..16"},
+    {"-particles 17", PETSC_ERR_ARG_OUTOFRANGE, "-particles 17: valid range is 1..16"},
+    {"-grid 1", PETSC_ERR_ARG_OUTOFRANGE, "-grid 1: valid range is 2..65536"},
+    {"-grid -4", PETSC_ERR_ARG_OUTOFRANGE, "-grid -4: valid range is 2..65536"},
+    {"-grid 65537", PETSC_ERR_ARG_OUTOFRANGE, "-grid 65537: valid range is 2..65536"},
+    {"-box 0", PETSC_ERR_ARG_OUTOFRANGE, "-box 0.: must be a finite length > 0"},
+    {"-box -1", PETSC_ERR_ARG_OUTOFRANGE, "-box -1.: must be a finite length > 0"},
+    {"-box inf", PETSC_ERR_ARG_OUTOFRANGE, "-box inf.: must be a finite length > 0"},
+    {"-hbar 0", PETSC_ERR_ARG_OUTOFRANGE, "-hbar 0.: must be finite and > 0"},
+    {"-hbar nan", PETSC_ERR_ARG_OUTOFRANGE, "-hbar nan.: must be finite and > 0"},
+    {"-t_final 0", PETSC_ERR_ARG_OUTOFRANGE, "-t_final 0.: must be finite and > 0"},
+    {"-t_final -1", PETSC_ERR_ARG_OUTOFRANGE, "-t_final -1.: must be finite and > 0"},
+    {"-dt 0", PETSC_ERR_ARG_OUTOFRANGE, "-dt 0.: must be finite and > 0"},
+    {"-dt -0.01", PETSC_ERR_ARG_OUTOFRANGE, "-dt -0.01: must be finite and > 0"},
+    {"-dt nan", PETSC_ERR_ARG_OUTOFRANGE, "-dt nan.: must be finite and > 0"},
+    {"-dt inf", PETSC_ERR_ARG_OUTOFRANGE, "-dt inf.: must be finite and > 0"},
+    {"-dt 2", PETSC_ERR_ARG_OUTOFRANGE, "-dt 2. exceeds -t_final 1.: need 0 < dt <= t_final"},  /* > t_final */
+    {"-dt 0.3", PETSC_ERR_ARG_INCOMP, "-t_final / -dt = 3.33333333333 is not a whole number of steps: use -dt 0.25 or 0.333333333333"},    /* t_final / dt not whole */
+    {"-t_final 0.02 -dt 0.003", PETSC_ERR_ARG_INCOMP, "-t_final / -dt = 6.66666666667 is not a whole number of steps"},
+    {"-potential_strength inf", PETSC_ERR_ARG_OUTOFRANGE, "-potential_strength: must be finite"},
+    {"-potential_width 0", PETSC_ERR_ARG_OUTOFRANGE, "-potential_width 0.: must be finite and > 0"},
+    {"-potential_width -1", PETSC_ERR_ARG_OUTOFRANGE, "-potential_width -1.: must be finite and > 0"},
+    {"-potential cosine -potential_width 3", PETSC_ERR_ARG_INCOMP, "-potential_width 3.: the cosine wavelength must divide -box 16."},
+    {"-trap_omega -1", PETSC_ERR_ARG_OUTOFRANGE, "-trap_omega -1.: must be finite and >= 0"},
+    {"-trap_omega nan", PETSC_ERR_ARG_OUTOFRANGE, "-trap_omega nan.: must be finite and >= 0"},
+    {"-output_interval 0", PETSC_ERR_ARG_OUTOFRANGE, "-output_interval 0: must be >= 1"},
+    {"-progress_interval -1", PETSC_ERR_ARG_OUTOFRANGE, "-progress_interval -1: must be >= 0"},
+    {"-threads 0", PETSC_ERR_ARG_OUTOFRANGE, "-threads 0: valid range is 1..256"},
+    {"-threads 257", PETSC_ERR_ARG_OUTOFRANGE, "-threads 257: valid range is 1..256"},
+    {"-memory_limit_mb -1", PETSC_ERR_ARG_OUTOFRANGE, "-memory_limit_mb -1.: must be >= 0"},
+    {"-ground_tol 0", PETSC_ERR_ARG_OUTOFRANGE, "-ground_tol 0.: valid range is (0, 1)"},
+    {"-ground_tol 1", PETSC_ERR_ARG_OUTOFRANGE, "-ground_tol 1.: valid range is (0, 1)"},
+    {"-ground_maxiter 9", PETSC_ERR_ARG_OUTOFRANGE, "-ground_maxiter 9: must be >= 10"},
+    {"-ground_dtau -0.1", PETSC_ERR_ARG_OUTOFRANGE, "-ground_dtau -0.1: must be >= 0"},
+    {"-init_q 1,2", PETSC_ERR_ARG_SIZ, "-init_q: coherent needs 1 numbers"},                          /* coherent, d = 1 */
+    {"-dim 2 -init_p 1", PETSC_ERR_ARG_SIZ, "-init_p: coherent needs 2 numbers"},
+    {"-init symmetrized -particles 2 -init_q 1", PETSC_ERR_ARG_SIZ, "-init_q: symmetrized needs 2 numbers"}, /* needs N*d */
+    {"-init_q 8", PETSC_ERR_ARG_OUTOFRANGE, "-init_q entry 0 = 8. lies outside the box (-L/2, L/2) = (-8., 8.)"},                     /* |q| < L/2 */
+    {"-init_q -9", PETSC_ERR_ARG_OUTOFRANGE, "-init_q entry 0 = -9. lies outside the box (-L/2, L/2) = (-8., 8.)"},
+    {"-init_p inf", PETSC_ERR_ARG_OUTOFRANGE, "-init_p entry 0 is not finite"},
+    {"-init_p nan", PETSC_ERR_ARG_OUTOFRANGE, "-init_p entry 0 is not finite"},
+    {"-method rbm -particles 1", PETSC_ERR_ARG_INCOMP, "-method rbm needs -particles >= 2"},
+    {"-method rbm -particles 4 -batch_size 3", PETSC_ERR_ARG_INCOMP, "-batch_size 3: P must divide -particles 4 with 2 <= P <= N"},
+    {"-method rbm -particles 4 -batch_size 1", PETSC_ERR_ARG_INCOMP, "-batch_size 1: P must divide -particles 4 with 2 <= P <= N"},
+    {"-method rbm -particles 4 -batch_size 6", PETSC_ERR_ARG_INCOMP, "-batch_size 6: P must divide -particles 4 with 2 <= P <= N"},
+    {"-method rbm -rb_dt 0.015", PETSC_ERR_ARG_INCOMP, "-rb_dt 0.015 is not a whole multiple of -dt 0.01: nearest valid values are 0.01 and 0.02"},
+    {"-method rbm -rb_dt -1", PETSC_ERR_ARG_OUTOFRANGE, "-rb_dt -1.: must be finite and > 0"},
+    {"-realizations 2", PETSC_ERR_ARG_INCOMP, "-realizations 2 with -method exact"}, /* exact dynamics */
+    {"-method rbm -realizations 0", PETSC_ERR_ARG_OUTOFRANGE, "-realizations 0: must be >= 1"},
+    {"-method rbm -seed -1", PETSC_ERR_ARG_OUTOFRANGE, "-seed -1: valid range is 0..4294967295"},
+    {"-method rbm -seed 4294967296", PETSC_ERR_ARG_OUTOFRANGE, "-seed 4294967296: valid range is 0..4294967295"}, /* 2^32: must not wrap to 0 */
+    {"-method rbm -seed 18446744073709551617", PETSC_ERR_ARG_OUTOFRANGE, "-seed 18446744073709551617: valid range is 0..4294967295"}, /* 2^64 + 1 */
+    {"-method rbm -seed abc", PETSC_ERR_ARG_OUTOFRANGE, "-seed abc: valid range is 0..4294967295"},
+    {"-method rbm -seed 12x", PETSC_ERR_ARG_OUTOFRANGE, "-seed 12x: valid range is 0..4294967295"},
+    {"-method rbm -seed 1.5", PETSC_ERR_ARG_OUTOFRANGE, "-seed 1.5: valid range is 0..4294967295"},
+    {"-t_final 1 -dt 1e-13", PETSC_ERR_ARG_OUTOFRANGE, "-t_final / -dt = 1e+13 steps: at most 1e12 steps"}, /* 1e13 steps: above the 1e12 cap */
+    {"-ranks_per_realization -1", PETSC_ERR_ARG_OUTOFRANGE, "-ranks_per_realization -1: must be >= 1 (or 0 = automatic)"},
+    {"-rb_expectation enumerate", PETSC_ERR_ARG_INCOMP, "-rb_expectation enumerate needs -method rbm"}, /* needs -method rbm */
+    {"-method rbm -rb_enumerate_limit 0", PETSC_ERR_ARG_OUTOFRANGE, "-rb_enumerate_limit 0.: must be >= 1"},
     /* values PETSc's parser cannot read: "option -X: the value given cannot be read" */
-    {"-grid abc", PETSC_ERR_ARG_WRONG},
-    {"-grid 3.5", PETSC_ERR_ARG_WRONG},
-    {"-dt 1e-2x", PETSC_ERR_ARG_WRONG},
-    {"-box abc", PETSC_ERR_ARG_WRONG},
-    {"-realizations many", PETSC_ERR_ARG_WRONG},
+    {"-grid abc", PETSC_ERR_ARG_WRONG, "option -grid abc: the value given cannot be read"},
+    {"-grid 3.5", PETSC_ERR_ARG_WRONG, "option -grid 3.5: the value given cannot be read"},
+    {"-dt 1e-2x", PETSC_ERR_ARG_WRONG, "option -dt 1e-2x: the value given cannot be read"},
+    {"-box abc", PETSC_ERR_ARG_WRONG, "option -box abc: the value given cannot be read"},
+    {"-realizations many", PETSC_ERR_ARG_WRONG, "option -realizations many: the value given cannot be read"},
     /* enumerated options are read as strings: "-X value: valid values are ..." */
-    {"-scheme bogus", PETSC_ERR_ARG_OUTOFRANGE},
-    {"-potential bogus", PETSC_ERR_ARG_OUTOFRANGE},
-    {"-init bogus", PETSC_ERR_ARG_OUTOFRANGE},
-    {"-fftw_planner bogus", PETSC_ERR_ARG_OUTOFRANGE},
-    {"-method bogus", PETSC_ERR_ARG_OUTOFRANGE},
-    {"-method rbm -rb_expectation bogus", PETSC_ERR_ARG_OUTOFRANGE},
-    {"-scheme STRANG", PETSC_ERR_ARG_OUTOFRANGE}, /* exact, case-sensitive names */
+    {"-scheme bogus", PETSC_ERR_ARG_OUTOFRANGE, "-scheme bogus: valid values are strang "},
+    {"-potential bogus", PETSC_ERR_ARG_OUTOFRANGE, "-potential bogus: valid values are none gaussian softcoulomb cosine"},
+    {"-init bogus", PETSC_ERR_ARG_OUTOFRANGE, "-init bogus: valid values are coherent symmetrized ground"},
+    {"-fftw_planner bogus", PETSC_ERR_ARG_OUTOFRANGE, "-fftw_planner bogus: valid values are estimate measure patient"},
+    {"-method bogus", PETSC_ERR_ARG_OUTOFRANGE, "-method bogus: valid values are exact rbm"},
+    {"-method rbm -rb_expectation bogus", PETSC_ERR_ARG_OUTOFRANGE, "-rb_expectation bogus: valid values are sample enumerate"},
+    {"-scheme STRANG", PETSC_ERR_ARG_OUTOFRANGE, "-scheme STRANG: valid values are strang "}, /* exact, case-sensitive names */
   };
   int bad = 0;
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     QrbmConfig           c;
     const PetscErrorCode ierr = parse(cases[i].opts, &c);
-    if (ierr == 0 || (cases[i].code && ierr != cases[i].code)) {
-      print_error("'%s': error %d, want %s%d\n", cases[i].opts, (int)ierr, cases[i].code ? "" : "non-zero, e.g. ", (int)cases[i].code);
+    if (ierr != cases[i].code || !strstr(last_msg, cases[i].msg)) {
+      print_error("'%s': error %d '%s', want %d '%s'\n", cases[i].opts, (int)ierr, last_msg, (int)cases[i].code, cases[i].msg);
       bad++;
     }
   }
