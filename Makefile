@@ -49,9 +49,9 @@ bin/qrbm-compare: build/compare_main.o build/libqrbm.a | bin
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(PKG_LIBS) $(LDLIBS)
 bin/qrbm-extrapolate: build/extrapolate_main.o build/libqrbm.a | bin
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(PKG_LIBS) $(LDLIBS)
-build/tests/%: tests/unit/%.c build/libqrbm.a | build
+build/tests/%: tests/unit/%.c build/libqrbm.a tests/unit/unit.h | build
 	@mkdir -p build/tests
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(LDFLAGS) $^ -o $@ $(PKG_LIBS) $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(LDFLAGS) $(filter-out %.h,$^) -o $@ $(PKG_LIBS) $(LDLIBS) -lcmocka
 build bin:
 	mkdir -p $@
 

@@ -20,15 +20,7 @@
 
    Run: make unit (mpirun -np 1 build/tests/test_batch). */
 #include <qrbm/batch.h>
-#include <math.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #define NSAMPLES 100000
 #define SEED     20240611u
@@ -388,7 +380,7 @@ static void test_partition_count_exact(void **state)
   if (bad) fail_msg("%d inexact partition counts", bad);
 }
 
-int main(int argc, char **argv)
+int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_partitions),
@@ -402,9 +394,5 @@ int main(int argc, char **argv)
     cmocka_unit_test(test_streams_differ),
     cmocka_unit_test(test_coupled_levels),
   };
-  int failed;
-  PetscCall(PetscInitialize(&argc, &argv, NULL, NULL));
-  failed = cmocka_run_group_tests_name("batch", tests, NULL, NULL);
-  PetscCall(PetscFinalize());
-  return failed ? 1 : 0;
+  return UNIT_RUN("batch", tests, 0);
 }

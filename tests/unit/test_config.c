@@ -18,15 +18,7 @@
 
    Run: make unit (mpirun -np 1 build/tests/test_config). */
 #include <qrbm/config.h>
-#include <math.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <cmocka.h>
+#include "unit.h"
 
 static PetscOptions db;
 
@@ -315,18 +307,6 @@ static void test_check_all_used(void **state)
   assert_int_equal(ierr, PETSC_ERR_ARG_WRONG);
 }
 
-static int setup(void **state)
-{
-  (void)state;
-  return PetscInitialize(NULL, NULL, NULL, NULL) ? -1 : 0;
-}
-
-static int teardown(void **state)
-{
-  (void)state;
-  return PetscFinalize() ? -1 : 0;
-}
-
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -337,5 +317,5 @@ int main(void)
     cmocka_unit_test(test_empty_output_refused),
     cmocka_unit_test(test_check_all_used),
   };
-  return cmocka_run_group_tests_name("config", tests, setup, teardown) ? 1 : 0;
+  return UNIT_RUN("config", tests, 0);
 }

@@ -3,11 +3,7 @@
    than 2, and the error propagation matches the closed forms (independent: quadrature; paired:
    the standard error of the per-realisation combination). Run: make unit. */
 #include <qrbm/extrapolate.h>
-#include <math.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <cmocka.h>
+#include "unit.h"
 
 static void test_weights(void **state)
 {
@@ -61,16 +57,12 @@ static void test_error_propagation(void **state)
   assert_true(fabs(p - sqrt(v / 4)) < 1e-15);
 }
 
-int main(int argc, char **argv)
+int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_weights),
     cmocka_unit_test(test_weights_refuse_ratio),
     cmocka_unit_test(test_error_propagation),
   };
-  int failed;
-  PetscCall(PetscInitialize(&argc, &argv, NULL, NULL));
-  failed = cmocka_run_group_tests_name("extrapolate", tests, NULL, NULL);
-  PetscCall(PetscFinalize());
-  return failed ? 1 : 0;
+  return UNIT_RUN("extrapolate", tests, 0);
 }

@@ -23,32 +23,8 @@
 #include <qrbm/events.h>
 #include <qrbm/kinetic.h>
 #include <qrbm/state.h>
-#include <math.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <cmocka.h>
+#include "unit.h"
 
-static uint64_t rng_state = 0x2545F4914F6CDD1Dull;
-static double   urand(void)
-{
-  rng_state ^= rng_state >> 12;
-  rng_state ^= rng_state << 25;
-  rng_state ^= rng_state >> 27;
-  return (double)((rng_state * 2685821657736338717ull) >> 11) * 0x1p-53;
-}
-
-static void make_config(PetscInt N, PetscInt d, PetscInt M, double L, double hbar, QrbmConfig *c)
-{
-  memset(c, 0, sizeof(*c));
-  c->dim = d; c->particles = N; c->grid = M; c->box = L; c->hbar = hbar; c->t_final = 1; c->dt = 0.1; c->nsteps = 10;
-  c->potential = QRBM_POT_NONE; c->width = 1; c->threads = 1; c->planner = QRBM_PLAN_ESTIMATE; c->output_interval = 1;
-  c->realizations = 1; c->batch_size = 2;
-}
 
 static double kval(PetscInt m, PetscInt M, double L) { return 2 * PETSC_PI / L * (double)(m <= (M - 1) / 2 ? m : m - M); }
 
@@ -324,21 +300,6 @@ static void test_kinetic_D1(void **state)
   if (bad) fail_msg("%d N*d = 1 kinetic checks failed", bad);
 }
 
-static int setup(void **state)
-{
-  (void)state;
-  if (PetscInitialize(NULL, NULL, NULL, NULL)) return -1;
-  if (QrbmEventsRegister()) return -1;
-  if (QrbmFFTInitialize(1)) return -1;
-  return 0;
-}
-
-static int teardown(void **state)
-{
-  (void)state;
-  return PetscFinalize() ? -1 : 0;
-}
-
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -347,5 +308,5 @@ int main(void)
     cmocka_unit_test(test_kinetic),
     cmocka_unit_test(test_kinetic_D1),
   };
-  return cmocka_run_group_tests_name("grid+kinetic", tests, setup, teardown) ? 1 : 0;
+  return UNIT_RUN("grid+kinetic", tests, 0);
 }

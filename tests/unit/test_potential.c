@@ -22,29 +22,13 @@
 #include <qrbm/events.h>
 #include <qrbm/kinetic.h>
 #include <qrbm/potential.h>
-#include <math.h>
+#include "unit.h"
 #include <omp.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <cmocka.h>
 
 #define TOL_PHASE  1e-14
 #define TOL_ENERGY 1e-14
 
-static uint64_t rng_state = 88172645463325252ull;
-static int      nthreads  = 1;
-static double   urand(void) /* xorshift64*, uniform in [0, 1) */
-{
-  rng_state ^= rng_state >> 12;
-  rng_state ^= rng_state << 25;
-  rng_state ^= rng_state >> 27;
-  return (double)((rng_state * 2685821657736338717ull) >> 11) * 0x1p-53;
-}
+static int nthreads = 1;
 
 typedef struct {
   PetscInt          N, d, M;
@@ -52,14 +36,11 @@ typedef struct {
   QrbmPotentialKind kind;
 } Setup;
 
-static void make_config(const Setup *s, QrbmConfig *c)
+/* The shared minimal configuration with this setup's potential, trap and thread count. */
+static void potential_config(const Setup *s, QrbmConfig *c)
 {
-  memset(c, 0, sizeof(*c));
-  c->dim = s->d; c->particles = s->N; c->grid = s->M;
-  c->box = s->L; c->hbar = s->hbar; c->t_final = 1; c->dt = 0.01; c->nsteps = 100;
-  c->potential = s->kind; c->strength = s->lambda; c->width = s->sigma; c->trap_omega = s->omega;
-  c->threads = nthreads; c->planner = QRBM_PLAN_ESTIMATE; c->output_interval = 1;
-  c->realizations = 1; c->batch_size = 2;
+  make_config(s->N, s->d, s->M, s->L, s->hbar, c);
+  c->potential = s->kind; c->strength = s->lambda; c->width = s->sigma; c->trap_omega = s->omega; c->threads = nthreads;
 }
 
 static double min_image(double r, double L) { return r - L * round(r / L); }
@@ -166,7 +147,7 @@ static int check_setup(const Setup *s)
   QrbmGrid   g;
   int        bad = 0;
   const ptrdiff_t n = npoints(s);
-  make_config(s, &cfg);
+  potential_config(s, &cfg);
   assert_int_equal(QrbmGridCreate(PETSC_COMM_SELF, &cfg, &g), 0);
   assert_int_equal((long long)g.xlay.count, (long long)n);
   qcomplex *psi = malloc(sizeof(qcomplex) * (size_t)n), *psi0 = malloc(sizeof(qcomplex) * (size_t)n);
@@ -299,7 +280,7 @@ static void test_pair_function(void **state)
     for (size_t k = 0; k < 4; k++) {
       const Setup s = {2, d, 4, 8.0, 1.0, 0.0, 1.7, 2.0, kinds[k]};
       QrbmConfig  cfg;
-      make_config(&s, &cfg);
+      potential_config(&s, &cfg);
       for (int t = 0; t < 50; t++) {
         double r[3];
         for (int a = 0; a < d; a++) r[a] = 8.0 * (urand() - 0.5);
@@ -313,21 +294,6 @@ static void test_pair_function(void **state)
   if (bad) fail_msg("%d pair potential values differ", bad);
 }
 
-static int setup(void **state)
-{
-  (void)state;
-  if (PetscInitialize(NULL, NULL, NULL, NULL)) return -1;
-  if (QrbmEventsRegister()) return -1;
-  if (QrbmFFTInitialize(1)) return -1; /* fftw_mpi_init before QrbmGridCreate */
-  return 0;
-}
-
-static int teardown(void **state)
-{
-  (void)state;
-  return PetscFinalize() ? -1 : 0;
-}
-
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -336,5 +302,5 @@ int main(void)
     cmocka_unit_test(test_apply_d2),
     cmocka_unit_test(test_apply_d3),
   };
-  return cmocka_run_group_tests_name("potential", tests, setup, teardown) ? 1 : 0;
+  return UNIT_RUN("potential", tests, 88172645463325252ull);
 }

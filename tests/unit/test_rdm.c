@@ -28,15 +28,7 @@
 #include <qrbm/rdm.h>
 #include <qrbm/state.h>
 #include <qrbm/wigner.h>
-#include <math.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #define TOL 1e-13
 
@@ -412,7 +404,7 @@ static void test_theorem_bound(void **state)
   assert_int_equal(QRBM_WEAK_ORDER(3), 4);
 }
 
-int main(int argc, char **argv)
+int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_random_state_labels),
@@ -425,10 +417,5 @@ int main(int argc, char **argv)
     cmocka_unit_test(test_potential_constants),
     cmocka_unit_test(test_theorem_bound),
   };
-  int failed;
-  PetscCall(PetscInitialize(&argc, &argv, NULL, NULL));
-  PetscCall(QrbmFFTInitialize(1));
-  failed = cmocka_run_group_tests_name("rdm", tests, NULL, NULL);
-  PetscCall(PetscFinalize());
-  return failed ? 1 : 0;
+  return UNIT_RUN("rdm", tests, 0);
 }

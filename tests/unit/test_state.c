@@ -15,34 +15,10 @@
 #include <qrbm/events.h>
 #include <qrbm/kinetic.h>
 #include <qrbm/state.h>
-#include <math.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #define TOL 1e-13
 
-static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
-static double   urand(void)
-{
-  rng_state ^= rng_state >> 12;
-  rng_state ^= rng_state << 25;
-  rng_state ^= rng_state >> 27;
-  return (double)((rng_state * 2685821657736338717ull) >> 11) * 0x1p-53;
-}
-
-static void make_config(PetscInt N, PetscInt d, PetscInt M, double L, QrbmConfig *c)
-{
-  memset(c, 0, sizeof(*c));
-  c->dim = d; c->particles = N; c->grid = M; c->box = L; c->hbar = 1; c->t_final = 1; c->dt = 0.1; c->nsteps = 10;
-  c->potential = QRBM_POT_NONE; c->width = 1; c->threads = 1; c->planner = QRBM_PLAN_ESTIMATE; c->output_interval = 1;
-  c->realizations = 1; c->batch_size = 2;
-}
 
 /* One-particle flat indices j_m of the global flat index (row-major, particle 0 outermost). */
 static void particle_indices(PetscInt N, PetscInt d, PetscInt M, ptrdiff_t flat, ptrdiff_t *j)
@@ -91,7 +67,7 @@ static int check_symmetrized(const Case *k)
   QrbmState  st;
   qcomplex  *phi[QRBM_MAX_PARTICLES];
   int        bad = 0;
-  make_config(k->N, k->d, k->M, k->L, &cfg);
+  make_config(k->N, k->d, k->M, k->L, 1.0, &cfg);
   assert_int_equal(QrbmGridCreate(PETSC_COMM_SELF, &cfg, &g), 0);
   assert_int_equal(QrbmStateCreate(&g, &st), 0);
   const ptrdiff_t n = g.xlay.count;
@@ -172,7 +148,7 @@ static void test_symmetrized_vanishing(void **state)
   QrbmGrid   g;
   QrbmState  st;
   qcomplex  *phi[2];
-  make_config(2, 1, 6, 6.0, &cfg);
+  make_config(2, 1, 6, 6.0, 1.0, &cfg);
   assert_int_equal(QrbmGridCreate(PETSC_COMM_SELF, &cfg, &g), 0);
   assert_int_equal(QrbmStateCreate(&g, &st), 0);
   phi[0] = malloc(sizeof(qcomplex) * 6);
@@ -201,7 +177,7 @@ static void test_product(void **state)
     QrbmGrid   g;
     QrbmState  st;
     const PetscInt N = dims[c][0], d = dims[c][1], M = dims[c][2];
-    make_config(N, d, M, 6.0, &cfg);
+    make_config(N, d, M, 6.0, 1.0, &cfg);
     assert_int_equal(QrbmGridCreate(PETSC_COMM_SELF, &cfg, &g), 0);
     assert_int_equal(QrbmStateCreate(&g, &st), 0);
     qcomplex *phi = malloc(sizeof(qcomplex) * (size_t)g.Md);
@@ -226,21 +202,6 @@ static void test_product(void **state)
   if (bad) fail_msg("%d product states wrong", bad);
 }
 
-static int setup(void **state)
-{
-  (void)state;
-  if (PetscInitialize(NULL, NULL, NULL, NULL)) return -1;
-  if (QrbmEventsRegister()) return -1;
-  if (QrbmFFTInitialize(1)) return -1;
-  return 0;
-}
-
-static int teardown(void **state)
-{
-  (void)state;
-  return PetscFinalize() ? -1 : 0;
-}
-
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -248,5 +209,5 @@ int main(void)
     cmocka_unit_test(test_symmetrized_vs_brute_force),
     cmocka_unit_test(test_symmetrized_vanishing),
   };
-  return cmocka_run_group_tests_name("state", tests, setup, teardown) ? 1 : 0;
+  return UNIT_RUN("state", tests, 0x9E3779B97F4A7C15ull);
 }
