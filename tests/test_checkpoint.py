@@ -19,13 +19,13 @@ Covered:
   signals the ranks itself, then exits 1 whatever their exit codes: `man mpirun`, "Signal
   Propagation"), so that case accepts mpirun's exit code 1 and checks the ranks' stop message;
 * -t_final extension of a single trajectory from its final checkpoint;
-* rejected checkpoint/restart inputs: message and exit code 1, the stopped run's output kept.
+* rejected checkpoint/restart inputs are cases of the one bad-input harness, tests/test_bad_inputs.py
+  (built on stopped_runs here): message and exit code 1, the stopped run's output kept.
 
 Every run goes through conftest.qrbm_command (mpirun --oversubscribe, -quiet, -fftw_planner
 estimate). Runtime about 1.5-2 minutes on 2 cores.
 """
 import os
-import shutil
 import signal
 import subprocess
 import time
@@ -489,10 +489,9 @@ def test_t_final_extension(tmp_path, t1, extra):
 # Rejected inputs
 
 
-@pytest.fixture(scope="module")
-def stopped(tmp_path_factory):
-    """Checkpoints of a stopped exact run and of a stopped RB ensemble (2 ranks), with outputs."""
-    tmp = tmp_path_factory.mktemp("stopped")
+def stopped_runs(tmp):
+    """Checkpoints of a stopped exact run and of a stopped RB ensemble (2 ranks), with outputs, in
+    the directory tmp: the bases of the rejected restart cases in tests/test_bad_inputs.py."""
     res = {}
     rb = opts(RB, reference=False, rdm_interval=False, rdm_batches=False, save_realizations=False, record_pairings=False)
     for name, args in (("exact", EXACT), ("rb", rb), ("exact_rdm", opts(EXACT, rdm_interval=1)),
@@ -504,107 +503,3 @@ def stopped(tmp_path_factory):
     return res
 
 
-def _truncate(ck):
-    data = ck.read_bytes()
-    ck.write_bytes(data[: len(data) // 2])
-
-
-def _garbage(ck):
-    ck.write_text("this is not an HDF5 file\n" * 100)
-
-
-def _format(ck):
-    with h5py.File(ck, "r+") as f:
-        f.attrs.modify("checkpoint_format", np.int64(2))
-
-
-def _no_psi(ck):
-    with h5py.File(ck, "r+") as f:
-        del f["items_psi"]
-
-
-# name, base run, changed options, file edit, remove output, ranks, words of the message
-BAD = [
-    ("missing-file", "exact", {"restart": "nonexistent.ck"}, None, False,
-     ["-restart", "nonexistent.ck: file not found or not readable"]),
-    ("truncated", "exact", {}, _truncate, False, ["cannot open as HDF5 (truncated or corrupt checkpoint?)"]),
-    ("not-hdf5", "exact", {}, _garbage, False, ["cannot open as HDF5"]),
-    ("changed-grid", "exact", {"grid": 16}, None, False,
-     ["physics options differ from the checkpointed run", "-grid: checkpoint 8, now 16"]),
-    ("changed-hbar", "exact", {"hbar": 0.5}, None, False, ["-hbar: checkpoint 1, now 0.5"]),
-    ("changed-grid-and-hbar", "exact", {"grid": 16, "hbar": 0.5}, None, False,
-     ["-grid: checkpoint 8, now 16", "-hbar: checkpoint 1, now 0.5"]),
-    ("changed-seed", "rb", {"seed": 8}, None, False, ["-seed: checkpoint 7, now 8"]),
-    ("changed-particles", "exact", {"particles": 2, "init_q": [-1, 1], "init_p": [0, 0]}, None, False,
-     ["-particles: checkpoint 3, now 2"]),
-    ("changed-dt", "exact", {"dt": 0.025}, None, False, ["-dt: checkpoint 0.050000000000000003, now 0.025000000000000001"]),
-    ("wrong-format", "exact", {}, _format, False, ["checkpoint format 2, this qrbm reads format 1"]),
-    ("missing-dataset", "exact", {}, _no_psi, False, ["dataset /items_psi missing: incomplete or corrupt checkpoint"]),
-    ("output-missing", "exact", {}, None, True,
-     ["of the checkpointed run not found: restart needs the same -output"]),
-    ("extend-ensemble", "rb", {"t_final": 0.4}, None, False,
-     ["-t_final changed (4 -> 8 steps): only single-trajectory runs (-realizations 1) can be extended"]),
-    # options outside the physics list that change what the checkpoint holds (R_1 records,
-    # jackknife sums, the exact reference item): a restart must refuse them, naming the option
-    ("changed-rdm_interval", "exact_rdm", {"rdm_interval": 2}, None, False, ["-rdm_interval: checkpoint 1, now 2"]),
-    ("dropped-rdm_interval", "exact_rdm", {"rdm_interval": 0}, None, False, ["-rdm_interval: checkpoint 1, now 0"]),
-    ("changed-rdm_batches", "rb_rdm", {"rdm_batches": 4}, None, False, ["-rdm_batches: checkpoint 2, now 4"]),
-    ("added-reference", "rb_rdm", {"reference": "exact"}, None, False, ["-reference: checkpoint none, now exact"]),
-    ("interval-abc", None, {"checkpoint_interval": "abc"}, None, False,
-     ["-checkpoint_interval abc: expected <n> (steps), <x>t (simulated time) or <x>s (wall seconds)"]),
-    ("interval-0", None, {"checkpoint_interval": "0"}, None, False, ["-checkpoint_interval 0: expected <n>"]),
-    ("interval-negative", None, {"checkpoint_interval": "-5"}, None, False, ["-checkpoint_interval -5: expected <n>"]),
-    ("interval-fraction", None, {"checkpoint_interval": "1.5"}, None, False,
-     ["-checkpoint_interval 1.5: must be a whole number >= 1 of steps"]),
-    ("interval-unit", None, {"checkpoint_interval": "5m"}, None, False, ["-checkpoint_interval 5m: expected <n>"]),
-    ("interval-no-file", None, {"checkpoint_interval": "2", "checkpoint_file": False}, None, False,
-     ["-checkpoint_interval needs -checkpoint_file"]),
-    ("keep-0", None, {"checkpoint_keep": 0}, None, False, ["-checkpoint_keep 0: must be >= 1"]),
-]
-
-
-@pytest.fixture(scope="module")
-def bad_runs(stopped, tmp_path_factory):
-    """Every rejected input, started concurrently (a failing mpirun spends seconds in its abort
-    path). Restart cases work on private copies of the stopped run's checkpoint and output."""
-    procs = {}
-    for name, base, change, edit, drop_output, _ in BAD:
-        tmp = tmp_path_factory.mktemp("bad")
-        if base is None:
-            args, out = opts(opts(EXACT, checkpoint_file=tmp / "ck.h5"), **change), tmp / "out.h5"
-        else:
-            args0, out0, ck0 = stopped[base]
-            out, ck = tmp / out0.name, tmp / ck0.name
-            shutil.copy(ck0, ck)
-            if not drop_output:
-                shutil.copy(out0, out)
-            if edit:
-                edit(ck)
-            args = opts(args0, checkpoint_file=ck, restart=ck)
-            args.update({k: v for k, v in change.items()})
-            if isinstance(args["restart"], str):
-                args["restart"] = str(tmp / args["restart"])
-        cmd = qrbm_command(args, np=2, output=out)
-        procs[name] = (tmp, out, base, drop_output,
-                       subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=fast_env()))
-    runs = {}
-    for name, (tmp, out, base, drop_output, proc) in procs.items():
-        text, _ = proc.communicate(timeout=TIMEOUT)
-        runs[name] = (tmp, out, base, drop_output, proc.returncode, text)
-    return runs
-
-
-@pytest.mark.parametrize("name,words", [(b[0], b[5]) for b in BAD], ids=[b[0] for b in BAD])
-def test_bad_checkpoint_input(bad_runs, name, words):
-    tmp, out, base, drop_output, rc, text = bad_runs[name]
-    assert rc == 1, f"{name}: exit code {rc}, want 1\n{text}"
-    for w in words:
-        assert w in text, f"{name}: message does not mention {w!r}:\n{text}"
-    nerr = text.count("qrbm: ERROR:")
-    assert nerr == 1, f"{name}: {nerr} 'qrbm: ERROR:' reports:\n{text}"
-    assert not Path(str(out) + ".part").exists(), f"{name}: {out.name}.part left behind"
-    if base is None:
-        assert not out.exists(), f"{name}: output written for a rejected input"
-    elif not drop_output:
-        # a refused restart leaves the checkpointed run's output as it was
-        assert out.exists() and status(out) == "checkpointed", f"{name}: output of the stopped run lost or changed"

@@ -7,22 +7,21 @@ recorded pairings determine the dynamics (realisations whose pairing sequences a
 relabelling of the particles have the same series, and the average over all distinct sequences
 equals -rb_expectation enumerate); the sample mean agrees with the exact expectation within 4
 standard errors; weak (first-order) convergence in Dt of the enumerated expectation; stderr
-datasets; rejected inputs (message, exit code, no FILE nor FILE.part left); enumeration with
+datasets; enumeration with
 N = 12 (partition counts that are not exact in floating point).
 
 Conventions: every run goes through conftest.run_qrbm (mpirun --oversubscribe, -quiet,
 -fftw_planner estimate). "Agree to 1e-12" means max|a - b| <= 1e-12 * max|b| + 1e-14 per dataset
 (the absolute part only matters for datasets that vanish by symmetry, e.g. <x> here).
-Runtime about 1 minute on 2 idle cores (the rejected-input runs are started concurrently: a
-failing mpirun spends ~2-3 s in its teardown).
+Runtime about 1 minute on 2 idle cores. Rejected random batch inputs are cases of the one
+bad-input harness, tests/test_bad_inputs.py.
 """
 import itertools
-import subprocess
 
 import numpy as np
 import pytest
 
-from conftest import TIMEOUT, mpi_env, qrbm_command, run_qrbm, with_options
+from conftest import run_qrbm, with_options
 
 # Tiny case: 4 particles on 8 points in 1d (4096 grid points), four distinct symmetrised packets.
 TINY = {
@@ -331,67 +330,6 @@ def test_weak_error_first_order_in_rb_dt(tmp_path):
         assert e[-1] > 1e-7, f"{k}: error {e[-1]} too small to measure a rate"
         for r in ratios:
             assert 1.5 <= r <= 2.6, f"{k}: error ratio {r:.3f} per halving of Dt (errors {e}) is not first order"
-
-
-# --------------------------------------------------------------------------------------------
-# Rejected inputs
-
-BAD = [
-    ("P-not-dividing-N", opts(method="rbm", batch_size=3), 1, ["-batch_size"]),
-    ("P=1", opts(method="rbm", batch_size=1), 1, ["-batch_size"]),
-    ("P>N", opts(method="rbm", batch_size=8), 1, ["-batch_size"]),
-    ("rb_dt-not-multiple", opts(method="rbm", dt=0.01, rb_dt=0.025), 1, ["-rb_dt", "0.02", "0.03"]),
-    ("realizations<1", opts(method="rbm", realizations=0), 1, ["-realizations"]),
-    ("seed-negative", opts(method="rbm", seed=-1), 1, ["-seed -1: valid range is 0..4294967295"]),
-    ("seed-above-2^32", opts(method="rbm", seed=4294967297), 1,
-     ["-seed 4294967297: valid range is 0..4294967295"]),  # must not wrap to 1
-    ("seed-2^32", opts(method="rbm", seed=4294967296), 2, ["-seed 4294967296: valid range is 0..4294967295"]),
-    ("realizations-with-exact", opts(realizations=2), 1, ["-realizations", "exact"]),
-    ("enumerate-over-limit", opts(method="rbm", rb_dt=0.1, rb_expectation="enumerate", rb_enumerate_limit=80),
-     1, ["-rb_enumerate_limit"]),
-    # raised after the output file is created: FILE.part must go on every rank count
-    ("enumerate-over-limit-2ranks", opts(method="rbm", rb_dt=0.1, rb_expectation="enumerate",
-                                         rb_enumerate_limit=80), 2, ["-rb_enumerate_limit"]),
-    ("ranks_per_realization-not-dividing", opts(method="rbm", realizations=4, ranks_per_realization=2), 3,
-     ["-ranks_per_realization"]),
-    # more rank groups than realisations: groups would idle
-    ("groups-exceed-realizations", opts(method="rbm", realizations=2, ranks_per_realization=1), 4,
-     ["4 ranks in groups of 1 make 4 groups but there are only 2", "realisations to share"]),
-    ("groups-exceed-enumeration", opts(method="rbm", rb_dt=0.1, rb_expectation="enumerate", ranks_per_realization=1), 4,
-     ["4 ranks in groups of 1 make 4 groups but there are only 3", "first-interval pairings to share"]),
-]
-
-
-@pytest.fixture(scope="module")
-def bad_runs(tmp_path_factory):
-    """All rejected-input runs, started concurrently (a failing mpirun spends seconds in its
-    abort path; the runs themselves are instantaneous)."""
-    procs = {}
-    for name, args, np_, _ in BAD:
-        tmp = tmp_path_factory.mktemp("bad")
-        out = tmp / "bad.h5"
-        cmd = qrbm_command(args, np=np_, output=out)
-        procs[name] = (tmp, out, subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                                  text=True, env=mpi_env()))
-    runs = {}
-    for name, (tmp, out, proc) in procs.items():
-        text, _ = proc.communicate(timeout=TIMEOUT)
-        runs[name] = (tmp, out, proc.returncode, text)
-    return runs
-
-
-@pytest.mark.parametrize("name,words", [(b[0], b[3]) for b in BAD], ids=[b[0] for b in BAD])
-def test_bad_input(bad_runs, name, words):
-    tmp, out, rc, text = bad_runs[name]
-    assert rc == 1, f"{name}: exit code {rc}, want 1\n{text}"
-    for w in words:
-        assert w in text, f"{name}: message does not mention {w!r}:\n{text}"
-    # the error is reported once (by rank 0 for a collective error), not once per rank
-    nerr = text.count("qrbm: ERROR:")
-    assert nerr == 1, f"{name}: {nerr} 'qrbm: ERROR:' reports:\n{text}"
-    assert not out.exists(), f"{name}: output file left behind"
-    assert not out.with_name(out.name + ".part").exists(), f"{name}: .part file left behind"
-    assert list(tmp.iterdir()) == [], f"{name}: files left in the output directory: {list(tmp.iterdir())}"
 
 
 # --------------------------------------------------------------------------------------------
