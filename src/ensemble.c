@@ -149,6 +149,7 @@ PetscErrorCode QrbmRunSetUp(QrbmRun *r)
   c->checkpoint_given = c->checkpoint_file[0] ? PETSC_TRUE : PETSC_FALSE;
   if (!c->checkpoint_given) PetscCall(PetscSNPrintf(c->checkpoint_file, sizeof(c->checkpoint_file), "%s.ckpt", c->output));
   omp_set_num_threads((int)c->threads);
+  PetscCall(QrbmBlasSetThreads(c->threads, NULL));
   PetscCall(QrbmFFTInitialize(c->threads));
   PetscCall(QrbmEnsembleSplit(PETSC_COMM_WORLD, c, &r->ec));
   PetscCall(QrbmGridCreate(r->ec.group, c, &r->grid));

@@ -4,6 +4,7 @@
 #include <qrbm/checkpoint.h>
 #include <qrbm/ensemble.h>
 #include <qrbm/events.h>
+#include <qrbm/rdm.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -28,6 +29,7 @@ int main(int argc, char **argv)
   QrbmRun       *run;
   PetscBool      help_only, stopped = PETSC_FALSE;
   PetscErrorCode ierr;
+  QrbmBlasSelectKernels(argv);
   if (PetscInitialize(&argc, &argv, NULL, help)) return 1; /* e.g. a missing -options_file */
   PetscCall(PetscPushErrorHandler(QrbmErrorHandler, NULL));
   PetscCall(QrbmEventsRegister());

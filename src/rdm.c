@@ -8,10 +8,42 @@
    Label 0's rows are the distributed axis, so a rank only holds a row block X_p. Block (p, q) of R
    is X_p X_q^H: the slabs travel around a ring of ranks (size - 1 shifts), each rank
    fills its row block, and the sum over ranks assembles R. */
+#define _GNU_SOURCE /* RTLD_DEFAULT */
 #include <qrbm/rdm.h>
 #include <petscblaslapack.h>
+#include <dlfcn.h>
+#include <stdlib.h>
+#include <strings.h>
+#include <unistd.h>
 #include <limits.h>
 #include <math.h>
+
+/* OpenBLAS reads OPENBLAS_NUM_THREADS when the library is loaded, i.e. before main: setting it
+   here would be too late. Its run-time setter is looked up instead, in whatever library the
+   libblas.so.3 alternative points to; reference BLAS has no threads and no setter. */
+PetscErrorCode QrbmBlasSetThreads(PetscInt threads, PetscBool *openblas)
+{
+  void (*set)(int);
+  PetscFunctionBeginUser;
+  *(void **)&set = dlsym(RTLD_DEFAULT, "openblas_set_num_threads");
+  if (set) set((int)threads);
+  if (openblas) *openblas = set ? PETSC_TRUE : PETSC_FALSE;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+void QrbmBlasSelectKernels(char **argv)
+{
+  char *(*corename)(void);
+  const char *best;
+  if (getenv("OPENBLAS_CORETYPE")) return; /* the user's choice, or this process was re-executed */
+  *(void **)&corename = dlsym(RTLD_DEFAULT, "openblas_get_corename");
+  if (!corename || strcasecmp(corename(), "prescott")) return;
+  __builtin_cpu_init();
+  best = __builtin_cpu_supports("avx512f") ? "SkylakeX" : __builtin_cpu_supports("avx2") ? "Haswell" : NULL;
+  if (!best || setenv("OPENBLAS_CORETYPE", best, 1)) return;
+  execv("/proc/self/exe", argv); /* returns only on failure: then run on the generic kernels */
+  unsetenv("OPENBLAS_CORETYPE");
+}
 
 static PetscErrorCode BlasInt(ptrdiff_t v, PetscBLASInt *b)
 {

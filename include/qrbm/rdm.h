@@ -7,6 +7,17 @@
 #include <qrbm/grid.h>
 #include <qrbm/util.h>
 
+/* The BLAS's own thread pool uses `threads` threads (-threads), so that ranks x threads bounds the
+   cores a run uses also inside BLAS (OpenBLAS, found at run time; other BLAS: no effect).
+   *openblas (may be NULL): whether the loaded BLAS is OpenBLAS. */
+PetscErrorCode QrbmBlasSetThreads(PetscInt threads, PetscBool *openblas);
+/* OpenBLAS 0.3.21 (Debian 12) does not recognise CPUs newer than it and then runs its generic
+   "Prescott" (SSE3) kernels, about 3x slower on R_1; it reads OPENBLAS_CORETYPE only when it is
+   loaded, before main. So when the loaded OpenBLAS chose Prescott on a CPU with AVX-512 (AVX2) and
+   OPENBLAS_CORETYPE is unset, this re-executes the program (/proc/self/exe, same argv) with
+   OPENBLAS_CORETYPE=SkylakeX (Haswell). Call first in main, before MPI or PETSc start; returns when
+   nothing needs to change or the re-execution failed. */
+void QrbmBlasSelectKernels(char **argv);
 /* R^(j) = Psi_(j) Psi_(j)^dagger: partial trace over every particle but j (0 <= j < N).
    Collective on g->comm; Rj is identical on every rank. Label 0 is the slab-distributed one and
    costs a ring exchange of the slabs; for a symmetric state every label gives R_1, and label N-1
