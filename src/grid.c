@@ -18,6 +18,13 @@ static void SetLayout(QrbmLayout *lay, int naxes, const ptrdiff_t *nglob, ptrdif
   }
 }
 
+ptrdiff_t QrbmGridTrailingPoints(const QrbmGrid *g)
+{
+  ptrdiff_t T = 1;
+  for (int a = 2; a < g->nfft; a++) T *= g->nglob[a];
+  return T;
+}
+
 void QrbmLayoutIndex(const QrbmLayout *lay, ptrdiff_t flat, ptrdiff_t *idx)
 {
   for (int s = lay->naxes - 1; s >= 0; s--) {
@@ -55,7 +62,9 @@ PetscErrorCode QrbmGridCreate(MPI_Comm comm, const QrbmConfig *cfg, QrbmGrid *g)
   }
   g->alloc_local = 0;
   if (QrbmGridBytesPerRank(g, 0) > 0x1p62) PetscFunctionReturn(PETSC_SUCCESS); /* refused by QrbmGridCheckMemory */
-  g->alloc_local = fftw_mpi_local_size_many_transposed(g->nfft, g->nglob, 1, FFTW_MPI_DEFAULT_BLOCK, FFTW_MPI_DEFAULT_BLOCK, comm, &n0, &s0, &n1, &s1);
+  /* the distribution of the kinetic module's plans: 2-D over the leading axes, the trailing ones
+     as howmany (the same slabs as a D-dimensional plan) */
+  g->alloc_local = fftw_mpi_local_size_many_transposed(2, g->nglob, QrbmGridTrailingPoints(g), FFTW_MPI_DEFAULT_BLOCK, FFTW_MPI_DEFAULT_BLOCK, comm, &n0, &s0, &n1, &s1);
   SetLayout(&g->xlay, g->nfft, g->nglob, n0, s0, PETSC_FALSE);
   /* FFTW-MPI has no transposed plans for the padded M x 1 shape of N d = 1: there momentum space
      keeps the position layout */

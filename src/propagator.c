@@ -32,8 +32,12 @@ PetscErrorCode QrbmPropagatorCreate(const QrbmConfig *cfg, const QrbmGrid *g, Qr
 static PetscErrorCode Kinetic(QrbmPropagator *pr, qcomplex z, QrbmObservables *obs)
 {
   PetscFunctionBeginUser;
+  if (!obs) {
+    PetscCall(QrbmKineticStep(pr->kin, z, pr->st->psi));
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
   PetscCall(QrbmKineticForward(pr->kin, pr->st->psi));
-  if (obs) PetscCall(QrbmObservablesMomentum(obs, pr->g, pr->cfg->hbar, pr->st->psi));
+  PetscCall(QrbmObservablesMomentum(obs, pr->g, pr->cfg->hbar, pr->st->psi));
   PetscCall(QrbmKineticPhase(pr->kin, z, pr->st->psi));
   PetscCall(QrbmKineticBackward(pr->kin, pr->st->psi));
   PetscFunctionReturn(PETSC_SUCCESS);

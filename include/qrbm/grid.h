@@ -35,5 +35,7 @@ double QrbmGridBytesPerRank(const QrbmGrid *g, PetscInt extra_states);
 /* Prints the estimate and refuses the run when it exceeds the memory available per rank;
    extra_bytes: what other modules allocate besides the grid's states. */
 PetscErrorCode QrbmGridCheckMemory(const QrbmGrid *g, const QrbmConfig *cfg, PetscInt extra_states, double extra_bytes);
+/* Points of the trailing FFT axes 2.. (1 for D <= 2): the howmany of the distributed 2-D plans. */
+ptrdiff_t QrbmGridTrailingPoints(const QrbmGrid *g);
 /* Decompose a row-major flat index of `lay` into original-axis global indices. */
 void QrbmLayoutIndex(const QrbmLayout *lay, ptrdiff_t flat, ptrdiff_t *idx);

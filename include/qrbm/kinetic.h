@@ -7,8 +7,10 @@
 typedef struct {
   const QrbmGrid *g;
   double          hbar;
-  fftw_plan       fwd, bwd; /* forward: position -> transposed momentum layout; backward: inverse */
-  qcomplex       *tab;      /* per-axis kinetic factors (M) */
+  fftw_plan       fwd, bwd;   /* the two leading axes (distributed; forward: transposed out) */
+  fftw_plan       tfwd, tbwd; /* the trailing axes of one block of T points (serial); NULL for D < 3 */
+  ptrdiff_t       T;          /* points per block of the trailing axes */
+  qcomplex       *tab, *ttab; /* per-axis kinetic factors (M); their product over one block (T) */
 } QrbmKinetic;
 
 /* Library start-up (threads, then MPI); call once after PetscInitialize. */
@@ -22,3 +24,6 @@ PetscErrorCode QrbmKineticBackward(QrbmKinetic *kin, qcomplex *psi);
 /* psi_k *= exp(z/hbar * hbar^2 |k|^2 / 2) / M^D on the transposed momentum layout (the 1/M^D
    normalises the forward+backward pair). z = -i tau (real time), -tau (imaginary), 0 (scale only). */
 PetscErrorCode QrbmKineticPhase(QrbmKinetic *kin, qcomplex z, qcomplex *psi);
+/* Forward, phase, backward in one: psi <- F^-1 exp(z/hbar T) F psi / M^D, with the trailing axes'
+   transforms and the phase fused per block (one memory pass instead of three). */
+PetscErrorCode QrbmKineticStep(QrbmKinetic *kin, qcomplex z, qcomplex *psi);

@@ -9,7 +9,7 @@
    * its meaning: after QrbmKineticForward, entry `flat` of the transposed layout must be the DFT
      coefficient at the frequency indices QrbmLayoutIndex(klay, flat) -- checked against a naive
      DFT of a random state, and by the position of the peak of a plane wave.
-   QrbmKineticPhase with the forward/backward pair:
+   QrbmKineticPhase with the forward/backward pair, and the fused QrbmKineticStep:
    * z = 0 is the identity (the 1/M^D factor normalises the pair): 1e-13 relative;
    * on a plane wave exp(i k.x) the step multiplies by exp(z/hbar * hbar^2 |k|^2 / 2) (real and
      imaginary time), with k from fftfreq (the Nyquist index of an even M is -M/2).
@@ -246,6 +246,15 @@ static int check_kinetic(const Shape *s, double L, double hbar, PetscBool naive_
       if (!(perr <= 1e-13 * cabs(factor))) {
         print_error("N=%d d=%d M=%d wave %d z=(%g,%g): kinetic factor wrong, max error %.3g (factor %.6g%+.6gi)\n", (int)s->N, (int)s->d, (int)s->M, w,
                     creal(z), cimag(z), perr, creal(factor), cimag(factor));
+        bad++;
+      }
+      /* the fused sub-step (trailing transforms and phase per block) gives the same factor */
+      for (ptrdiff_t i = 0; i < n; i++) psi[i] = psi0[i];
+      assert_int_equal(QrbmKineticStep(&k.kin, z, psi), 0);
+      perr = 0;
+      for (ptrdiff_t i = 0; i < n; i++) perr = fmax(perr, cabs(psi[i] - factor * psi0[i]));
+      if (!(perr <= 1e-13 * cabs(factor))) {
+        print_error("N=%d d=%d M=%d wave %d z=(%g,%g): fused kinetic step wrong, max error %.3g\n", (int)s->N, (int)s->d, (int)s->M, w, creal(z), cimag(z), perr);
         bad++;
       }
     }
