@@ -78,7 +78,7 @@ check: unit pytest
 build/bench/%: bench/%.c build/libqrbm.a | build
 	@mkdir -p build/bench
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(LDFLAGS) $^ -o $@ $(PKG_LIBS) $(LDLIBS)
-bench: $(DEPS_OK) bin/qrbm build/bench/bench_potential
+bench: $(DEPS_OK) bin/qrbm build/bench/bench_potential build/bench/bench_rdm build/bench/bench_stream build/bench/bench_step
 	$(PY) bench/run_bench.py
 
 install: bin/qrbm bin/qrbm-compare bin/qrbm-extrapolate
