@@ -2,32 +2,17 @@
    files), written collectively and atomically. A run continued at the same rank count and split
    is bit-identical to an uninterrupted one (the propagator's chain state and the FFTW wisdom are
    saved); at another rank count or split it agrees to rounding. */
-#define _POSIX_C_SOURCE 200809L /* sigaction, nanosleep */
+#define _POSIX_C_SOURCE 200809L /* nanosleep */
 #include <qrbm/checkpoint.h>
 #include <qrbm/events.h>
 #include <qrbm/h5io.h>
+#include <qrbm/output.h>
+#include <qrbm/stats.h>
 #include <fftw3-mpi.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-static volatile sig_atomic_t signalled = 0;
-static void OnSignal(int sig) { signalled = sig; }
-
-PetscErrorCode QrbmSignalInstall(void)
-{
-  struct sigaction sa;
-  PetscFunctionBeginUser;
-  memset(&sa, 0, sizeof(sa));
-  sa.sa_handler = OnSignal;
-  sigemptyset(&sa.sa_mask);
-  PetscCheck(!sigaction(SIGUSR1, &sa, NULL) && !sigaction(SIGTERM, &sa, NULL), PETSC_COMM_SELF, PETSC_ERR_SYS, "cannot install the SIGUSR1/SIGTERM handlers");
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-int QrbmSignalReceived(void) { return signalled != 0; }
 
 /* Options that define the computed trajectory: a restart must not change them. */
 static int PhysicsOptions(const QrbmConfig *c, char names[][32], char values[][512])
@@ -104,37 +89,14 @@ static PetscErrorCode Create(hid_t f, const char *name, hid_t type, hsize_t n0, 
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* What a checkpoint saves: the items of the current round (at cur_step) and the resumed items of
-   later rounds, in a global order every rank computes alike. */
-typedef struct {
-  PetscInt k, step, pending, owner, item;
-  PetscBool current;
-} Saved;
-
-static PetscErrorCode SavedItems(const QrbmRun *r, Saved **list, PetscInt *n)
-{
-  const PetscInt G = r->ec.ngroups;
-  PetscFunctionBeginUser;
-  PetscCall(PetscMalloc1(r->nitems + 1, list));
-  *n = 0;
-  for (PetscInt q = r->round; q < r->nrounds; q++)
-    for (PetscInt c = 0; c < G; c++) {
-      const PetscInt it = r->round_item[q * G + c];
-      if (it < 0 || (q > r->round && !r->items[it].resumed)) continue;
-      const PetscBool cur = q == r->round;
-      (*list)[(*n)++] = (Saved){r->items[it].k, cur ? r->cur_step : r->items[it].step, cur ? r->cur_pending : r->items[it].pending, c, it, cur};
-    }
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 /* Root attributes: identity of the run and of its parallel layout. */
-static PetscErrorCode WriteHeader(QrbmRun *r, hid_t f)
+static PetscErrorCode WriteHeader(const QrbmCheckpointState *st, hid_t f)
 {
-  const QrbmConfig *c = &r->cfg;
+  const QrbmConfig *c = st->cfg;
   char              names[40][32], values[40][512], hash[17];
   const int         n = PhysicsOptions(c, names, values);
   hid_t             grp;
-  long long         v[8] = {QRBM_CHECKPOINT_FORMAT, r->ec.wsize, r->ec.ngroups, r->grid.size, c->threads, c->nsteps, r->ntimes, r->rows_written};
+  long long         v[8] = {QRBM_CHECKPOINT_FORMAT, st->wsize, st->ngroups, st->grid->size, c->threads, st->nsteps, st->ntimes, st->rows_written};
   const char       *keys[8] = {"checkpoint_format", "mpi_ranks", "groups", "group_size", "threads", "nsteps", "ntimes", "rows_written"};
   char             *wisdom = NULL;
   int               len = 0;
@@ -155,107 +117,99 @@ static PetscErrorCode WriteHeader(QrbmRun *r, hid_t f)
   for (int i = 0; i < n; i++) PetscCall(QrbmH5WriteAttrString(grp, names[i], values[i]));
   QrbmCallH5(H5Gclose(grp));
   QrbmCallH5Id(grp, H5Gcreate2(f, "/options", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
-  PetscCall(QrbmOutputWriteOptions(grp, &r->grid, c));
+  PetscCall(QrbmOutputWriteOptions(grp, st->grid, c));
   QrbmCallH5(H5Gclose(grp));
   /* the FFTW wisdom, so that a restart plans exactly the same transforms */
-  fftw_mpi_gather_wisdom(r->grid.comm);
-  if (r->ec.wrank == 0) {
+  fftw_mpi_gather_wisdom(st->grid->comm);
+  if (st->wrank == 0) {
     wisdom = fftw_export_wisdom_to_string();
     len    = wisdom ? (int)strlen(wisdom) + 1 : 1;
   }
-  PetscCallMPI(MPI_Bcast(&len, 1, MPI_INT, 0, r->ec.world));
-  if (r->ec.wrank != 0) PetscCall(PetscCalloc1(len, &wisdom));
-  PetscCallMPI(MPI_Bcast(wisdom ? wisdom : (char[]){0}, len, MPI_CHAR, 0, r->ec.world));
+  PetscCallMPI(MPI_Bcast(&len, 1, MPI_INT, 0, st->world));
+  if (st->wrank != 0) PetscCall(PetscCalloc1(len, &wisdom));
+  PetscCallMPI(MPI_Bcast(wisdom ? wisdom : (char[]){0}, len, MPI_CHAR, 0, st->world));
   PetscCall(QrbmH5WriteAttrString(f, "fftw_wisdom", wisdom ? wisdom : ""));
-  if (r->ec.wrank == 0) free(wisdom);
+  if (st->wrank == 0) free(wisdom);
   else PetscCall(PetscFree(wisdom));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode WriteItems(QrbmRun *r, hid_t f, hid_t dxpl, hid_t ctype)
+/* First element of this rank's slab in the global state. */
+static hsize_t SlabOffset(const QrbmGrid *g)
 {
-  const PetscInt  len = r->ntimes * r->rec.len, slab = r->grid.xlay.count;
-  const hsize_t   total = (hsize_t)r->grid.total, off = (hsize_t)(slab ? r->grid.xlay.start * (slab / r->grid.xlay.n[0]) : 0);
-  const PetscBool groot = r->grid.rank == 0;
-  Saved          *s;
-  PetscInt        n = 0;
+  const PetscInt slab = g->xlay.count;
+  return (hsize_t)(slab ? g->xlay.start * (slab / g->xlay.n[0]) : 0);
+}
+
+static PetscErrorCode WriteItems(const QrbmCheckpointState *st, hid_t f, hid_t dxpl, hid_t ctype)
+{
+  const PetscInt  n = st->nitems, len = st->ntimes * st->reclen, slab = st->grid->xlay.count;
+  const hsize_t   total = (hsize_t)st->grid->total, off = SlabOffset(st->grid);
+  const PetscBool groot = st->grid->rank == 0;
+  long long      *meta;
   hid_t           dk, dpsi, drows;
   PetscFunctionBeginUser;
-  PetscCall(SavedItems(r, &s, &n));
   PetscCall(Create(f, "/items_k", H5T_NATIVE_LLONG, (hsize_t)n * 3, 0, &dk));
-  long long *meta;
   PetscCall(PetscMalloc1(3 * n + 1, &meta));
-  for (PetscInt j = 0; j < n; j++) { meta[3 * j] = s[j].k; meta[3 * j + 1] = s[j].step; meta[3 * j + 2] = s[j].pending; }
-  PetscCall(Block(dk, H5T_NATIVE_LLONG, dxpl, PETSC_TRUE, 0, 0, (hsize_t)(3 * n), meta, r->ec.wrank == 0));
+  for (PetscInt j = 0; j < n; j++) { meta[3 * j] = st->items[j].k; meta[3 * j + 1] = st->items[j].step; meta[3 * j + 2] = st->items[j].pending; }
+  PetscCall(Block(dk, H5T_NATIVE_LLONG, dxpl, PETSC_TRUE, 0, 0, (hsize_t)(3 * n), meta, st->wrank == 0));
   PetscCall(PetscFree(meta));
   PetscCall(Create(f, "/items_psi", ctype, (hsize_t)PetscMax(n, 1), total, &dpsi));
   PetscCall(Create(f, "/items_rows", H5T_NATIVE_DOUBLE, (hsize_t)PetscMax(n, 1), (hsize_t)len, &drows));
   for (PetscInt j = 0; j < n; j++) {
-    const PetscBool mine = s[j].owner == r->ec.color;
-    QrbmItem       *it   = &r->items[s[j].item];
-    void           *psi  = s[j].current ? (void *)r->state.psi : (void *)it->psi;
-    void           *rows = s[j].current ? (void *)r->rows : (void *)it->rows;
-    PetscCall(Block(dpsi, ctype, dxpl, PETSC_TRUE, (hsize_t)j, off, (hsize_t)slab, psi, mine));
-    PetscCall(Block(drows, H5T_NATIVE_DOUBLE, dxpl, PETSC_TRUE, (hsize_t)j, 0, (hsize_t)len, rows, mine && groot));
+    const QrbmCheckpointItem *it = &st->items[j];
+    PetscCall(Block(dpsi, ctype, dxpl, PETSC_TRUE, (hsize_t)j, off, (hsize_t)slab, it->psi, it->mine));
+    PetscCall(Block(drows, H5T_NATIVE_DOUBLE, dxpl, PETSC_TRUE, (hsize_t)j, 0, (hsize_t)len, it->rows, it->mine && groot));
   }
   QrbmCallH5(H5Dclose(dk));
   QrbmCallH5(H5Dclose(dpsi));
   QrbmCallH5(H5Dclose(drows));
-  PetscCall(PetscFree(s));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* Completed realisations, every group's accumulators, the output times. */
-static PetscErrorCode WriteEnsemble(QrbmRun *r, hid_t f, hid_t dxpl)
+static PetscErrorCode WriteEnsemble(const QrbmCheckpointState *st, hid_t f, hid_t dxpl)
 {
-  const PetscInt  len = r->ntimes * r->rec.len, G = r->ec.ngroups, R = r->cfg.realizations;
-  const PetscBool groot = r->grid.rank == 0;
-  char           *done;
+  const PetscInt  len = st->ntimes * st->reclen, G = st->ngroups, R = st->cfg->realizations, K = st->nbatch;
+  const PetscBool groot = st->grid->rank == 0;
+  const hsize_t   color = (hsize_t)st->color;
+  char            ref_done = (char)st->ref_done;
   long long      *ts;
   hid_t           d;
   PetscFunctionBeginUser;
-  PetscCall(PetscMalloc2(R, &done, r->ntimes, &ts));
-  PetscCall(PetscArraycpy(done, r->done, R));
-  char ref_done = (char)r->ref_done;
-  for (PetscInt q = 0; q < r->round; q++)
-    for (PetscInt c = 0; c < G; c++) {
-      const PetscInt it = r->round_item[q * G + c];
-      if (it < 0) continue;
-      if (r->items[it].k < 0) ref_done = 1;
-      else done[r->items[it].k] = 1;
-    }
-  for (PetscInt i = 0; i < r->ntimes; i++) ts[i] = r->tsteps[i];
+  PetscCall(PetscMalloc1(st->ntimes, &ts));
+  for (PetscInt i = 0; i < st->ntimes; i++) ts[i] = st->tsteps[i];
   PetscCall(Create(f, "/done", H5T_NATIVE_CHAR, (hsize_t)R, 0, &d));
-  PetscCall(Block(d, H5T_NATIVE_CHAR, dxpl, PETSC_TRUE, 0, 0, (hsize_t)R, done, r->ec.wrank == 0));
+  PetscCall(Block(d, H5T_NATIVE_CHAR, dxpl, PETSC_TRUE, 0, 0, (hsize_t)R, st->done, st->wrank == 0));
   QrbmCallH5(H5Dclose(d));
-  if (r->ref_rows) { /* the finished exact reference of -reference exact */
+  if (st->ref_rows) { /* the finished exact reference of -reference exact */
     PetscCall(Create(f, "/reference_done", H5T_NATIVE_CHAR, 1, 0, &d));
-    PetscCall(Block(d, H5T_NATIVE_CHAR, dxpl, PETSC_TRUE, 0, 0, 1, &ref_done, r->ec.wrank == 0));
+    PetscCall(Block(d, H5T_NATIVE_CHAR, dxpl, PETSC_TRUE, 0, 0, 1, &ref_done, st->wrank == 0));
     QrbmCallH5(H5Dclose(d));
     PetscCall(Create(f, "/reference_rows", H5T_NATIVE_DOUBLE, (hsize_t)len, 0, &d));
-    PetscCall(Block(d, H5T_NATIVE_DOUBLE, dxpl, PETSC_TRUE, 0, 0, (hsize_t)len, r->ref_rows, r->ref_held));
+    PetscCall(Block(d, H5T_NATIVE_DOUBLE, dxpl, PETSC_TRUE, 0, 0, (hsize_t)len, st->ref_rows, st->ref_held));
     QrbmCallH5(H5Dclose(d));
   }
-  if (r->nbatch) { /* jackknife sums */
-    PetscCall(Create(f, "/slots_bcount", H5T_NATIVE_DOUBLE, (hsize_t)G, (hsize_t)r->nbatch, &d));
-    PetscCall(Block(d, H5T_NATIVE_DOUBLE, dxpl, PETSC_TRUE, (hsize_t)r->ec.color, 0, (hsize_t)r->nbatch, r->bcount, groot));
+  if (K) { /* jackknife sums */
+    PetscCall(Create(f, "/slots_bcount", H5T_NATIVE_DOUBLE, (hsize_t)G, (hsize_t)K, &d));
+    PetscCall(Block(d, H5T_NATIVE_DOUBLE, dxpl, PETSC_TRUE, color, 0, (hsize_t)K, st->bcount, groot));
     QrbmCallH5(H5Dclose(d));
-    PetscCall(Create(f, "/slots_bsum", H5T_NATIVE_DOUBLE, (hsize_t)G, (hsize_t)(r->nbatch * len), &d));
-    PetscCall(Block(d, H5T_NATIVE_DOUBLE, dxpl, PETSC_TRUE, (hsize_t)r->ec.color, 0, (hsize_t)(r->nbatch * len), r->bsum, groot));
+    PetscCall(Create(f, "/slots_bsum", H5T_NATIVE_DOUBLE, (hsize_t)G, (hsize_t)(K * len), &d));
+    PetscCall(Block(d, H5T_NATIVE_DOUBLE, dxpl, PETSC_TRUE, color, 0, (hsize_t)(K * len), st->bsum, groot));
     QrbmCallH5(H5Dclose(d));
   }
-  PetscCall(Create(f, "/tsteps", H5T_NATIVE_LLONG, (hsize_t)r->ntimes, 0, &d));
-  PetscCall(Block(d, H5T_NATIVE_LLONG, dxpl, PETSC_TRUE, 0, 0, (hsize_t)r->ntimes, ts, r->ec.wrank == 0));
+  PetscCall(Create(f, "/tsteps", H5T_NATIVE_LLONG, (hsize_t)st->ntimes, 0, &d));
+  PetscCall(Block(d, H5T_NATIVE_LLONG, dxpl, PETSC_TRUE, 0, 0, (hsize_t)st->ntimes, ts, st->wrank == 0));
   QrbmCallH5(H5Dclose(d));
-  PetscCall(PetscFree2(done, ts));
+  PetscCall(PetscFree(ts));
   PetscCall(Create(f, "/slots_n", H5T_NATIVE_DOUBLE, (hsize_t)G, 0, &d));
-  PetscCall(Block(d, H5T_NATIVE_DOUBLE, dxpl, PETSC_TRUE, (hsize_t)r->ec.color, 0, 1, &r->acc_n, groot));
+  PetscCall(Block(d, H5T_NATIVE_DOUBLE, dxpl, PETSC_TRUE, color, 0, 1, (void *)&st->acc_n, groot));
   QrbmCallH5(H5Dclose(d));
   PetscCall(Create(f, "/slots_mean", H5T_NATIVE_DOUBLE, (hsize_t)G, (hsize_t)len, &d));
-  PetscCall(Block(d, H5T_NATIVE_DOUBLE, dxpl, PETSC_TRUE, (hsize_t)r->ec.color, 0, (hsize_t)len, r->acc_mean, groot));
+  PetscCall(Block(d, H5T_NATIVE_DOUBLE, dxpl, PETSC_TRUE, color, 0, (hsize_t)len, st->acc_mean, groot));
   QrbmCallH5(H5Dclose(d));
   PetscCall(Create(f, "/slots_m2", H5T_NATIVE_DOUBLE, (hsize_t)G, (hsize_t)len, &d));
-  PetscCall(Block(d, H5T_NATIVE_DOUBLE, dxpl, PETSC_TRUE, (hsize_t)r->ec.color, 0, (hsize_t)len, r->acc_m2, groot));
+  PetscCall(Block(d, H5T_NATIVE_DOUBLE, dxpl, PETSC_TRUE, color, 0, (hsize_t)len, st->acc_m2, groot));
   QrbmCallH5(H5Dclose(d));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -273,9 +227,10 @@ static int Rotate(const char *file, const char *tmp, PetscInt keep)
   return rename(tmp, file) == 0;
 }
 
-PetscErrorCode QrbmCheckpointWrite(QrbmRun *r)
+
+PetscErrorCode QrbmCheckpointWrite(const QrbmCheckpointState *st)
 {
-  const QrbmConfig *c = &r->cfg;
+  const QrbmConfig *c = st->cfg;
   char              tmp[PETSC_MAX_PATH_LEN + 8];
   hid_t             fapl, f, dxpl, ctype;
   int               ok = 1;
@@ -283,28 +238,28 @@ PetscErrorCode QrbmCheckpointWrite(QrbmRun *r)
   PetscCall(PetscLogEventBegin(QRBM_EVENT_CHECKPOINT, 0, 0, 0, 0));
   PetscCall(PetscSNPrintf(tmp, sizeof(tmp), "%s.tmp", c->checkpoint_file));
   QrbmCallH5Id(fapl, H5Pcreate(H5P_FILE_ACCESS));
-  QrbmCallH5(H5Pset_fapl_mpio(fapl, r->ec.world, MPI_INFO_NULL));
+  QrbmCallH5(H5Pset_fapl_mpio(fapl, st->world, MPI_INFO_NULL));
   f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
   QrbmCallH5(H5Pclose(fapl));
-  PetscCheck(f >= 0, r->ec.world, PETSC_ERR_FILE_OPEN, "-checkpoint_file %s: cannot create %s (directory missing or not writable?)", c->checkpoint_file, tmp);
+  PetscCheck(f >= 0, st->world, PETSC_ERR_FILE_OPEN, "-checkpoint_file %s: cannot create %s (directory missing or not writable?)", c->checkpoint_file, tmp);
   QrbmCallH5Id(dxpl, H5Pcreate(H5P_DATASET_XFER));
   QrbmCallH5(H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE));
   PetscCall(QrbmH5ComplexType(&ctype));
-  PetscCall(WriteHeader(r, f));
-  PetscCall(WriteItems(r, f, dxpl, ctype));
+  PetscCall(WriteHeader(st, f));
+  PetscCall(WriteItems(st, f, dxpl, ctype));
   if (c->checkpoint_test_delay > 0) { /* test only: a slow write, to kill a run inside it */
     const struct timespec ts = {(time_t)c->checkpoint_test_delay, (long)((c->checkpoint_test_delay - (time_t)c->checkpoint_test_delay) * 1e9)};
     nanosleep(&ts, NULL);
   }
-  PetscCall(WriteEnsemble(r, f, dxpl));
+  PetscCall(WriteEnsemble(st, f, dxpl));
   QrbmCallH5(H5Tclose(ctype));
   QrbmCallH5(H5Pclose(dxpl));
   if (H5Fclose(f) < 0) ok = 0;
-  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &ok, 1, MPI_INT, MPI_MIN, r->ec.world));
-  if (r->ec.wrank == 0) ok = ok && Rotate(c->checkpoint_file, tmp, c->checkpoint_keep);
-  PetscCallMPI(MPI_Bcast(&ok, 1, MPI_INT, 0, r->ec.world));
-  PetscCheck(ok, r->ec.world, PETSC_ERR_FILE_WRITE, "-checkpoint_file %s: writing or renaming %s failed; the previous checkpoint is intact", c->checkpoint_file, tmp);
-  if (!c->quiet) PetscCall(PetscPrintf(r->ec.world, "checkpoint: %s at round %" PetscInt_FMT ", step %" PetscInt_FMT "\n", c->checkpoint_file, r->round, r->cur_step));
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &ok, 1, MPI_INT, MPI_MIN, st->world));
+  if (st->wrank == 0) ok = ok && Rotate(c->checkpoint_file, tmp, c->checkpoint_keep);
+  PetscCallMPI(MPI_Bcast(&ok, 1, MPI_INT, 0, st->world));
+  PetscCheck(ok, st->world, PETSC_ERR_FILE_WRITE, "-checkpoint_file %s: writing or renaming %s failed; the previous checkpoint is intact", c->checkpoint_file, tmp);
+  if (!c->quiet) PetscCall(PetscPrintf(st->world, "checkpoint: %s at round %" PetscInt_FMT ", step %" PetscInt_FMT "\n", c->checkpoint_file, st->round, st->step));
   PetscCall(PetscLogEventEnd(QRBM_EVENT_CHECKPOINT, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -358,12 +313,11 @@ static PetscErrorCode OpenDataset(hid_t f, const char *file, const char *name, h
 }
 
 /* Refuses physics changes, listing every difference; -t_final may grow for single trajectories. */
-static PetscErrorCode CheckOptions(QrbmRun *r, hid_t f, long long nsteps_old)
+static PetscErrorCode CheckOptions(const QrbmConfig *c, hid_t f, long long nsteps_old)
 {
-  const QrbmConfig *c = &r->cfg;
-  char              names[40][32], values[40][512], old[512], diff[4096] = "";
-  const int         n = PhysicsOptions(c, names, values);
-  hid_t             grp;
+  char      names[40][32], values[40][512], old[512], diff[4096] = "";
+  const int n = PhysicsOptions(c, names, values);
+  hid_t     grp;
   PetscFunctionBeginUser;
   grp = H5Gopen2(f, "/physics", H5P_DEFAULT);
   PetscCheck(grp >= 0, PETSC_COMM_WORLD, PETSC_ERR_FILE_UNEXPECTED, "-restart %s: group /physics missing: not a qrbm checkpoint", c->restart);
@@ -381,23 +335,6 @@ static PetscErrorCode CheckOptions(QrbmRun *r, hid_t f, long long nsteps_old)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Output times after a -t_final extension: those already passed stay, the new ones follow. */
-static PetscErrorCode MergeOutputTimes(QrbmRun *r, const long long *old, long long nold, PetscInt upto)
-{
-  const QrbmConfig *c = &r->cfg;
-  PetscInt          n = 0, *ts;
-  PetscFunctionBeginUser;
-  PetscCall(PetscMalloc1(nold + r->ntimes, &ts));
-  for (long long i = 0; i < nold && old[i] <= upto; i++) ts[n++] = (PetscInt)old[i];
-  for (PetscInt i = 0; i < r->ntimes; i++)
-    if (r->tsteps[i] > upto) ts[n++] = r->tsteps[i];
-  PetscCheck(upto <= c->nsteps, PETSC_COMM_WORLD, PETSC_ERR_ARG_OUTOFRANGE, "-t_final %g: the checkpoint is already at step %" PetscInt_FMT " > %" PetscInt_FMT " steps", (double)c->t_final, upto, c->nsteps);
-  PetscCall(PetscFree(r->tsteps));
-  r->tsteps = ts;
-  r->ntimes = n;
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 /* A whole 1-D dataset into new memory (PetscFree it); want = 0 accepts any length, put in *n. */
 static PetscErrorCode ReadWhole(hid_t f, const char *file, const char *name, hid_t type, size_t elsize, hsize_t want, void **buf, hsize_t *n)
 {
@@ -410,113 +347,119 @@ static PetscErrorCode ReadWhole(hid_t f, const char *file, const char *name, hid
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The item list: resumed items (file order), the exact reference if it has not started, then every
-   realisation neither done nor saved, in index order. */
-static PetscErrorCode ReadItems(QrbmRun *r, hid_t f)
+
+/* Completed realisations and the saved items: every item is the reference (with -reference exact)
+   or a realisation in range, neither completed nor saved twice. */
+static PetscErrorCode ReadItems(const QrbmConfig *c, hid_t f, QrbmCheckpointState *st)
 {
-  const QrbmConfig *c = &r->cfg;
-  const PetscInt    R = c->realizations;
-  long long        *meta;
-  char             *flag = NULL;
-  hsize_t           n3, n;
-  PetscBool         ref_saved = PETSC_FALSE;
+  const PetscInt R = c->realizations;
+  long long     *meta;
+  char          *flag = NULL, *seen;
+  hsize_t        n3, n;
   PetscFunctionBeginUser;
-  PetscCall(ReadWhole(f, c->restart, "/done", H5T_NATIVE_CHAR, 1, (hsize_t)R, (void **)&r->done, &n));
+  PetscCall(ReadWhole(f, c->restart, "/done", H5T_NATIVE_CHAR, 1, (hsize_t)R, (void **)&st->done, &n));
   PetscCall(ReadWhole(f, c->restart, "/items_k", H5T_NATIVE_LLONG, sizeof(long long), 0, (void **)&meta, &n3));
-  PetscCall(PetscCalloc1(R + 1, &r->items));
+  PetscCall(PetscCalloc1(R + 1, &seen));
+  PetscCall(PetscCalloc1(n3 / 3 + 1, &st->items));
   for (PetscInt j = 0; j < (PetscInt)(n3 / 3); j++) {
     const long long k = meta[3 * j];
     const PetscBool ref = k == -1 && c->reference == QRBM_REFERENCE_EXACT;
-    PetscCheck(ref || (k >= 0 && k < R && !r->done[k] && meta[3 * j + 1] >= 0), PETSC_COMM_WORLD, PETSC_ERR_FILE_UNEXPECTED, "-restart %s: item %" PetscInt_FMT " is inconsistent: corrupt checkpoint", c->restart, j);
-    r->items[r->nitems++] = (QrbmItem){(PetscInt)k, (PetscInt)meta[3 * j + 1], meta[3 * j + 2] ? PETSC_TRUE : PETSC_FALSE, PETSC_TRUE, NULL, NULL};
-    if (ref) ref_saved = PETSC_TRUE;
-    else r->done[k] = 2; /* in progress: neither done nor fresh */
+    PetscCheck(ref || (k >= 0 && k < R && !st->done[k] && !seen[k] && meta[3 * j + 1] >= 0), PETSC_COMM_WORLD, PETSC_ERR_FILE_UNEXPECTED, "-restart %s: item %" PetscInt_FMT " is inconsistent: corrupt checkpoint", c->restart, j);
+    st->items[st->nitems++] = (QrbmCheckpointItem){(PetscInt)k, (PetscInt)meta[3 * j + 1], meta[3 * j + 2] ? PETSC_TRUE : PETSC_FALSE, PETSC_FALSE, NULL, NULL};
+    if (!ref) seen[k] = 1;
   }
   if (c->reference == QRBM_REFERENCE_EXACT) {
     PetscCall(ReadWhole(f, c->restart, "/reference_done", H5T_NATIVE_CHAR, 1, 1, (void **)&flag, &n));
-    r->ref_done = flag[0] ? PETSC_TRUE : PETSC_FALSE;
-    if (!r->ref_done && !ref_saved) r->items[r->nitems++] = (QrbmItem){-1, 0, PETSC_FALSE, PETSC_FALSE, NULL, NULL};
+    st->ref_done = flag[0] ? PETSC_TRUE : PETSC_FALSE;
   }
-  for (PetscInt k = 0; k < R; k++) {
-    if (!r->done[k]) r->items[r->nitems++] = (QrbmItem){k, 0, PETSC_FALSE, PETSC_FALSE, NULL, NULL};
-    if (r->done[k] == 2) r->done[k] = 0;
-  }
+  PetscCall(PetscFree(seen));
   PetscCall(PetscFree(meta));
   PetscCall(PetscFree(flag));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* The same parallel layout plans the same transforms with the saved wisdom: bit-identical. */
-static PetscErrorCode ImportWisdom(QrbmRun *r, hid_t f)
+static PetscErrorCode ImportWisdom(const QrbmConfig *c, const QrbmGrid *g, PetscMPIInt wsize, hid_t f, PetscBool *restored)
 {
-  const QrbmConfig *c = &r->cfg;
-  long long         ranks = 0, gsize = 0, threads = 0;
-  char              planner[32], *wisdom;
+  long long ranks = 0, gsize = 0, threads = 0;
+  char      planner[32], *wisdom;
   PetscFunctionBeginUser;
   PetscCall(ReadAttrLL(f, c->restart, "mpi_ranks", &ranks));
   PetscCall(ReadAttrLL(f, c->restart, "group_size", &gsize));
   PetscCall(ReadAttrLL(f, c->restart, "threads", &threads));
   PetscCall(ReadAttrString(f, c->restart, "fftw_planner", planner, sizeof(planner)));
-  if (ranks != r->ec.wsize || gsize != r->grid.size || threads != c->threads || strcmp(planner, QrbmPlannerNames[c->planner])) PetscFunctionReturn(PETSC_SUCCESS);
+  if (ranks != wsize || gsize != g->size || threads != c->threads || strcmp(planner, QrbmPlannerNames[c->planner])) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(PetscMalloc1(1 << 22, &wisdom));
   PetscCall(ReadAttrString(f, c->restart, "fftw_wisdom", wisdom, 1 << 22));
-  r->wisdom_restored = wisdom[0] && fftw_import_wisdom_from_string(wisdom) ? PETSC_TRUE : PETSC_FALSE;
+  *restored = wisdom[0] && fftw_import_wisdom_from_string(wisdom) ? PETSC_TRUE : PETSC_FALSE;
   PetscCall(PetscFree(wisdom));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode QrbmCheckpointRead(QrbmRun *r)
+PetscErrorCode QrbmCheckpointRead(const QrbmConfig *c, const QrbmGrid *g, PetscMPIInt wsize, QrbmCheckpointState *st)
 {
-  const QrbmConfig *c = &r->cfg;
-  long long         fmt = 0, nsteps = 0, ntimes = 0, rows_written = 0, *ts;
-  hid_t             f;
-  hsize_t           n;
+  long long fmt = 0, nsteps = 0, ntimes = 0, rows_written = 0, *ts;
+  hid_t     f;
+  hsize_t   n;
   PetscFunctionBeginUser;
+  PetscCall(PetscMemzero(st, sizeof(*st)));
+  st->cfg = c;
   PetscCall(OpenCheckpoint(c->restart, &f));
   PetscCall(ReadAttrLL(f, c->restart, "checkpoint_format", &fmt));
   PetscCheck(fmt == QRBM_CHECKPOINT_FORMAT, PETSC_COMM_WORLD, PETSC_ERR_FILE_UNEXPECTED, "-restart %s: checkpoint format %lld, this qrbm reads format %d", c->restart, fmt, QRBM_CHECKPOINT_FORMAT);
   PetscCall(ReadAttrLL(f, c->restart, "nsteps", &nsteps));
   PetscCall(ReadAttrLL(f, c->restart, "ntimes", &ntimes));
   PetscCall(ReadAttrLL(f, c->restart, "rows_written", &rows_written));
-  PetscCall(CheckOptions(r, f, nsteps));
-  PetscCall(ReadItems(r, f));
+  PetscCall(CheckOptions(c, f, nsteps));
+  PetscCall(ReadItems(c, f, st));
   PetscCall(ReadWhole(f, c->restart, "/tsteps", H5T_NATIVE_LLONG, sizeof(long long), (hsize_t)ntimes, (void **)&ts, &n));
-  PetscCall(MergeOutputTimes(r, ts, ntimes, r->nitems && r->items[0].resumed ? r->items[0].step : c->nsteps));
+  PetscCall(PetscMalloc1(ntimes + 1, &st->tsteps));
+  for (long long i = 0; i < ntimes; i++) st->tsteps[i] = (PetscInt)ts[i];
   PetscCall(PetscFree(ts));
-  r->rows_written = (PetscInt)rows_written;
-  r->ntimes_saved = (PetscInt)ntimes;
-  PetscCall(ImportWisdom(r, f));
+  st->nsteps       = (PetscInt)nsteps;
+  st->ntimes       = (PetscInt)ntimes;
+  st->rows_written = (PetscInt)rows_written;
+  PetscCall(ImportWisdom(c, g, wsize, f, &st->wisdom_restored));
   QrbmCallH5(H5Fclose(f));
-  r->restarted = PETSC_TRUE;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode QrbmCheckpointStateFree(QrbmCheckpointState *st)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscFree(st->items));
+  PetscCall(PetscFree(st->tsteps));
+  PetscCall(PetscFree(st->done));
+  st->nitems = st->ntimes = 0;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* Jackknife sums (slot s adds to group s mod G) and the finished exact reference (group 0 root). */
-static PetscErrorCode LoadExtras(QrbmRun *r, hid_t f, hsize_t nslots)
+static PetscErrorCode LoadExtras(QrbmCheckpointState *st, hid_t f, hsize_t nslots)
 {
-  const QrbmConfig *c = &r->cfg;
-  const PetscInt    len = r->ntimes * r->rec.len, K = r->nbatch;
-  hid_t             d, dc;
-  double           *cnt, *sum;
+  const char    *file = st->cfg->restart;
+  const PetscInt len = st->ntimes * st->reclen, K = st->nbatch;
+  hid_t          d, dc;
+  double        *cnt, *sum;
   PetscFunctionBeginUser;
-  if (r->ref_done) {
-    const PetscBool holder = r->ec.color == 0 && r->grid.rank == 0;
-    PetscCall(OpenDataset(f, c->restart, "/reference_rows", (hsize_t)len, &d, NULL));
-    PetscCall(Block(d, H5T_NATIVE_DOUBLE, H5P_DEFAULT, PETSC_FALSE, 0, 0, (hsize_t)len, r->ref_rows, holder));
+  if (st->ref_done) {
+    const PetscBool holder = st->color == 0 && st->grid->rank == 0;
+    PetscCall(OpenDataset(f, file, "/reference_rows", (hsize_t)len, &d, NULL));
+    PetscCall(Block(d, H5T_NATIVE_DOUBLE, H5P_DEFAULT, PETSC_FALSE, 0, 0, (hsize_t)len, st->ref_rows, holder));
     QrbmCallH5(H5Dclose(d));
-    r->ref_held = holder;
+    st->ref_held = holder;
   }
   if (!K) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(PetscMalloc2(K, &cnt, K * len, &sum));
-  PetscCall(OpenDataset(f, c->restart, "/slots_bcount", nslots, &dc, NULL));
-  PetscCall(OpenDataset(f, c->restart, "/slots_bsum", nslots, &d, NULL));
+  PetscCall(OpenDataset(f, file, "/slots_bcount", nslots, &dc, NULL));
+  PetscCall(OpenDataset(f, file, "/slots_bsum", nslots, &d, NULL));
   for (hsize_t s = 0; s < nslots; s++) {
-    const PetscBool mine = (PetscInt)(s % (hsize_t)r->ec.ngroups) == r->ec.color && r->grid.rank == 0;
+    const PetscBool mine = (PetscInt)(s % (hsize_t)st->ngroups) == st->color && st->grid->rank == 0;
     PetscCall(Block(dc, H5T_NATIVE_DOUBLE, H5P_DEFAULT, PETSC_FALSE, s, 0, (hsize_t)K, cnt, mine));
     PetscCall(Block(d, H5T_NATIVE_DOUBLE, H5P_DEFAULT, PETSC_FALSE, s, 0, (hsize_t)(K * len), sum, mine));
     if (!mine) continue;
-    for (PetscInt b = 0; b < K; b++) r->bcount[b] += cnt[b];
-    for (PetscInt j = 0; j < K * len; j++) r->bsum[j] += sum[j];
+    for (PetscInt b = 0; b < K; b++) st->bcount[b] += cnt[b];
+    for (PetscInt j = 0; j < K * len; j++) st->bsum[j] += sum[j];
   }
   QrbmCallH5(H5Dclose(dc));
   QrbmCallH5(H5Dclose(d));
@@ -524,54 +467,62 @@ static PetscErrorCode LoadExtras(QrbmRun *r, hid_t f, hsize_t nslots)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode QrbmCheckpointLoad(QrbmRun *r)
+/* The saved states and records of the items. */
+static PetscErrorCode LoadItems(QrbmCheckpointState *st, hid_t f, PetscInt oldlen)
 {
-  const QrbmConfig *c = &r->cfg;
-  const PetscInt    G = r->ec.ngroups, slab = r->grid.xlay.count, len = r->ntimes * r->rec.len, oldlen = r->ntimes_saved * r->rec.len;
-  const hsize_t     off = (hsize_t)(slab ? r->grid.xlay.start * (slab / r->grid.xlay.n[0]) : 0);
-  hid_t             f, dpsi, drows, dn, dmean, dm2, ctype;
-  hsize_t           nslots = 0;
-  double           *buf, n, *mean, *m2;
+  const char    *file = st->cfg->restart;
+  const PetscInt slab = st->grid->xlay.count, len = st->ntimes * st->reclen;
+  hid_t          dpsi, drows, ctype;
+  double        *buf;
   PetscFunctionBeginUser;
-  PetscCall(OpenCheckpoint(c->restart, &f));
   PetscCall(QrbmH5ComplexType(&ctype));
-  PetscCall(OpenDataset(f, c->restart, "/items_psi", 0, &dpsi, NULL));
-  PetscCall(OpenDataset(f, c->restart, "/items_rows", 0, &drows, NULL));
-  PetscCall(PetscMalloc3(oldlen + 1, &buf, oldlen + 1, &mean, oldlen + 1, &m2));
-  for (PetscInt q = 0; q < r->nrounds; q++)
-    for (PetscInt cg = 0; cg < G; cg++) {
-      const PetscInt it = r->round_item[q * G + cg];
-      if (it < 0 || !r->items[it].resumed) continue;
-      const PetscBool mine = cg == r->ec.color;
-      QrbmItem       *item = &r->items[it];
-      if (mine) PetscCall(PetscCalloc2(slab, &item->psi, len, &item->rows));
-      PetscCall(Block(dpsi, ctype, H5P_DEFAULT, PETSC_FALSE, (hsize_t)it, off, (hsize_t)slab, item->psi, mine));
-      PetscCall(Block(drows, H5T_NATIVE_DOUBLE, H5P_DEFAULT, PETSC_FALSE, (hsize_t)it, 0, (hsize_t)oldlen, buf, mine));
-      if (mine) PetscCall(PetscArraycpy(item->rows, buf, PetscMin(len, oldlen)));
-    }
+  PetscCall(OpenDataset(f, file, "/items_psi", 0, &dpsi, NULL));
+  PetscCall(OpenDataset(f, file, "/items_rows", 0, &drows, NULL));
+  PetscCall(PetscMalloc1(oldlen + 1, &buf));
+  for (PetscInt j = 0; j < st->nitems; j++) {
+    QrbmCheckpointItem *item = &st->items[j];
+    PetscCall(Block(dpsi, ctype, H5P_DEFAULT, PETSC_FALSE, (hsize_t)j, SlabOffset(st->grid), (hsize_t)slab, item->psi, item->mine));
+    PetscCall(Block(drows, H5T_NATIVE_DOUBLE, H5P_DEFAULT, PETSC_FALSE, (hsize_t)j, 0, (hsize_t)oldlen, buf, item->mine));
+    if (item->mine) PetscCall(PetscArraycpy(item->rows, buf, PetscMin(len, oldlen)));
+  }
   QrbmCallH5(H5Dclose(dpsi));
   QrbmCallH5(H5Dclose(drows));
+  QrbmCallH5(H5Tclose(ctype));
+  PetscCall(PetscFree(buf));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode QrbmCheckpointLoad(QrbmCheckpointState *st, PetscInt ntimes_saved)
+{
+  const char    *file = st->cfg->restart;
+  const PetscInt len = st->ntimes * st->reclen, oldlen = ntimes_saved * st->reclen;
+  hid_t          f, dn, dmean, dm2;
+  hsize_t        nslots = 0;
+  double         n, *mean, *m2;
+  PetscFunctionBeginUser;
+  PetscCall(OpenCheckpoint(file, &f));
+  PetscCall(LoadItems(st, f, oldlen));
   /* accumulators of the checkpointed groups: slot s merges into group s mod G, in slot order */
-  PetscCall(OpenDataset(f, c->restart, "/slots_n", 0, &dn, &nslots));
-  PetscCall(OpenDataset(f, c->restart, "/slots_mean", nslots, &dmean, NULL));
-  PetscCall(OpenDataset(f, c->restart, "/slots_m2", nslots, &dm2, NULL));
+  PetscCall(PetscMalloc2(oldlen + 1, &mean, oldlen + 1, &m2));
+  PetscCall(OpenDataset(f, file, "/slots_n", 0, &dn, &nslots));
+  PetscCall(OpenDataset(f, file, "/slots_mean", nslots, &dmean, NULL));
+  PetscCall(OpenDataset(f, file, "/slots_m2", nslots, &dm2, NULL));
   for (hsize_t s = 0; s < nslots; s++) {
-    const PetscBool mine = (PetscInt)(s % (hsize_t)G) == r->ec.color && r->grid.rank == 0;
+    const PetscBool mine = (PetscInt)(s % (hsize_t)st->ngroups) == st->color && st->grid->rank == 0;
     n = 0;
     PetscCall(Block(dn, H5T_NATIVE_DOUBLE, H5P_DEFAULT, PETSC_FALSE, s, 0, 1, &n, mine));
     PetscCall(Block(dmean, H5T_NATIVE_DOUBLE, H5P_DEFAULT, PETSC_FALSE, s, 0, (hsize_t)oldlen, mean, mine));
     PetscCall(Block(dm2, H5T_NATIVE_DOUBLE, H5P_DEFAULT, PETSC_FALSE, s, 0, (hsize_t)oldlen, m2, mine));
     if (!mine || n == 0) continue;
-    PetscCheck(oldlen == len, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "-restart %s: accumulators of %" PetscInt_FMT " values, expected %" PetscInt_FMT, c->restart, oldlen, len);
-    QrbmWelfordMerge(len, r->acc_n, r->acc_mean, r->acc_m2, n, mean, m2);
-    r->acc_n += n;
+    PetscCheck(oldlen == len, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "-restart %s: accumulators of %" PetscInt_FMT " values, expected %" PetscInt_FMT, file, oldlen, len);
+    QrbmStatsMerge(len, st->acc_n, st->acc_mean, st->acc_m2, n, mean, m2);
+    st->acc_n += n;
   }
   QrbmCallH5(H5Dclose(dn));
   QrbmCallH5(H5Dclose(dmean));
   QrbmCallH5(H5Dclose(dm2));
-  PetscCall(LoadExtras(r, f, nslots));
-  PetscCall(PetscFree3(buf, mean, m2));
-  QrbmCallH5(H5Tclose(ctype));
+  PetscCall(LoadExtras(st, f, nslots));
+  PetscCall(PetscFree2(mean, m2));
   QrbmCallH5(H5Fclose(f));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

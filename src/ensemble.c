@@ -6,6 +6,8 @@
 #include <qrbm/events.h>
 #include <qrbm/rdm.h>
 #include <qrbm/report.h>
+#include <qrbm/signals.h>
+#include <qrbm/stats.h>
 #include <math.h>
 #include <omp.h>
 #include <string.h>
@@ -139,6 +141,127 @@ static PetscInt ExtraStates(const QrbmRun *r, PetscBool *keep_psi0)
   return (*keep_psi0 ? 1 : 0) + (mine - fresh);
 }
 
+/* The run as the checkpoint module sees it; the caller fills in items and done. */
+static void CheckpointView(QrbmRun *r, QrbmCheckpointState *st)
+{
+  memset(st, 0, sizeof(*st));
+  st->world = r->ec.world; st->wrank = r->ec.wrank; st->wsize = r->ec.wsize;
+  st->ngroups = r->ec.ngroups; st->color = r->ec.color;
+  st->grid = &r->grid; st->cfg = &r->cfg;
+  st->nsteps = r->cfg.nsteps; st->ntimes = r->ntimes; st->reclen = r->rec.len;
+  st->rows_written = r->rows_written; st->tsteps = r->tsteps;
+  st->ref_done = r->ref_done; st->ref_rows = r->ref_rows; st->ref_held = r->ref_held;
+  st->acc_n = r->acc_n; st->acc_mean = r->acc_mean; st->acc_m2 = r->acc_m2;
+  st->nbatch = r->nbatch; st->bcount = r->bcount; st->bsum = r->bsum;
+  st->round = r->round; st->step = r->cur_step;
+}
+
+/* A checkpoint saves the items of the current round (at cur_step, mid-chain when cur_pending) and
+   the resumed items of later rounds, in an order every rank computes alike; the items of earlier
+   rounds are complete. */
+static PetscErrorCode WriteCheckpoint(QrbmRun *r)
+{
+  const PetscInt      G = r->ec.ngroups;
+  QrbmCheckpointState st;
+  PetscFunctionBeginUser;
+  CheckpointView(r, &st);
+  PetscCall(PetscMalloc1(r->nitems + 1, &st.items));
+  PetscCall(PetscMalloc1(r->cfg.realizations, &st.done));
+  PetscCall(PetscArraycpy(st.done, r->done, r->cfg.realizations));
+  for (PetscInt q = 0; q < r->nrounds; q++)
+    for (PetscInt c = 0; c < G; c++) {
+      const PetscInt it = r->round_item[q * G + c];
+      if (it < 0) continue;
+      QrbmItem       *item = &r->items[it];
+      const PetscBool cur  = q == r->round;
+      if (q < r->round && item->k < 0) st.ref_done = PETSC_TRUE;
+      else if (q < r->round) st.done[item->k] = 1;
+      else if (cur || item->resumed)
+        st.items[st.nitems++] = (QrbmCheckpointItem){item->k, cur ? r->cur_step : item->step, cur ? r->cur_pending : item->pending, c == r->ec.color, cur ? r->state.psi : item->psi, cur ? r->rows : item->rows};
+    }
+  PetscCall(QrbmCheckpointWrite(&st));
+  PetscCall(PetscFree(st.items));
+  PetscCall(PetscFree(st.done));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Output times after a -t_final extension: those already passed stay, the new ones follow. */
+static PetscErrorCode MergeOutputTimes(QrbmRun *r, const PetscInt *old, PetscInt nold, PetscInt upto)
+{
+  const QrbmConfig *c = &r->cfg;
+  PetscInt          n = 0, *ts;
+  PetscFunctionBeginUser;
+  PetscCall(PetscMalloc1(nold + r->ntimes, &ts));
+  for (PetscInt i = 0; i < nold && old[i] <= upto; i++) ts[n++] = old[i];
+  for (PetscInt i = 0; i < r->ntimes; i++)
+    if (r->tsteps[i] > upto) ts[n++] = r->tsteps[i];
+  PetscCheck(upto <= c->nsteps, PETSC_COMM_WORLD, PETSC_ERR_ARG_OUTOFRANGE, "-t_final %g: the checkpoint is already at step %" PetscInt_FMT " > %" PetscInt_FMT " steps", (double)c->t_final, upto, c->nsteps);
+  PetscCall(PetscFree(r->tsteps));
+  r->tsteps = ts;
+  r->ntimes = n;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Restart, part 1 (before allocation). The item list: the saved items (file order), the exact
+   reference if it has not started, then every realisation neither done nor saved, in index order;
+   the output times of the checkpoint up to where it stopped. */
+static PetscErrorCode ResumeItems(QrbmRun *r)
+{
+  const QrbmConfig   *c = &r->cfg;
+  const PetscInt      R = c->realizations;
+  QrbmCheckpointState st;
+  char               *saved;
+  PetscBool           ref_saved = PETSC_FALSE;
+  PetscFunctionBeginUser;
+  PetscCall(QrbmCheckpointRead(c, &r->grid, r->ec.wsize, &st));
+  PetscCall(PetscCalloc1(R + 1, &saved));
+  PetscCall(PetscCalloc1(R + 1, &r->items));
+  for (PetscInt j = 0; j < st.nitems; j++) {
+    const QrbmCheckpointItem *s = &st.items[j];
+    r->items[r->nitems++] = (QrbmItem){s->k, s->step, s->pending, PETSC_TRUE, NULL, NULL};
+    if (s->k < 0) ref_saved = PETSC_TRUE;
+    else saved[s->k] = 1;
+  }
+  r->ref_done = st.ref_done;
+  if (c->reference == QRBM_REFERENCE_EXACT && !r->ref_done && !ref_saved) r->items[r->nitems++] = (QrbmItem){-1, 0, PETSC_FALSE, PETSC_FALSE, NULL, NULL};
+  for (PetscInt k = 0; k < R; k++)
+    if (!st.done[k] && !saved[k]) r->items[r->nitems++] = (QrbmItem){k, 0, PETSC_FALSE, PETSC_FALSE, NULL, NULL};
+  r->done = st.done; /* taken over */
+  st.done = NULL;
+  PetscCall(MergeOutputTimes(r, st.tsteps, st.ntimes, r->nitems && r->items[0].resumed ? r->items[0].step : c->nsteps));
+  r->rows_written    = st.rows_written;
+  r->ntimes_saved    = st.ntimes;
+  r->wisdom_restored = st.wisdom_restored;
+  PetscCall(QrbmCheckpointStateFree(&st));
+  PetscCall(PetscFree(saved));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Restart, part 2: the saved states and records of this group's items, and the accumulators. */
+static PetscErrorCode ResumeLoad(QrbmRun *r)
+{
+  const PetscInt      G = r->ec.ngroups;
+  QrbmCheckpointState st;
+  PetscFunctionBeginUser;
+  CheckpointView(r, &st);
+  PetscCall(PetscCalloc1(r->nitems + 1, &st.items));
+  for (PetscInt q = 0; q < r->nrounds; q++)
+    for (PetscInt cg = 0; cg < G; cg++) {
+      const PetscInt it = r->round_item[q * G + cg];
+      if (it < 0 || !r->items[it].resumed) continue;
+      QrbmItem       *item = &r->items[it];
+      const PetscBool mine = cg == r->ec.color;
+      if (mine) PetscCall(PetscCalloc2(r->grid.xlay.count, &item->psi, r->ntimes * r->rec.len, &item->rows));
+      st.items[it] = (QrbmCheckpointItem){item->k, item->step, item->pending, mine, item->psi, item->rows};
+      st.nitems    = PetscMax(st.nitems, it + 1); /* resumed items come first, in file order */
+    }
+  PetscCall(QrbmCheckpointLoad(&st, r->ntimes_saved));
+  r->acc_n    = st.acc_n;
+  r->ref_held = st.ref_held;
+  PetscCall(PetscFree(st.items));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode QrbmRunSetUp(QrbmRun *r)
 {
   QrbmConfig *c = &r->cfg;
@@ -157,7 +280,7 @@ PetscErrorCode QrbmRunSetUp(QrbmRun *r)
   r->ntimes = (c->nsteps + c->output_interval - 1) / c->output_interval + 1;
   PetscCall(PetscMalloc1(r->ntimes, &r->tsteps));
   for (PetscInt i = 0; i < r->ntimes; i++) r->tsteps[i] = PetscMin(i * c->output_interval, c->nsteps);
-  if (c->restart[0]) PetscCall(QrbmCheckpointRead(r)); /* items, accumulators, output times, wisdom */
+  if (c->restart[0]) PetscCall(ResumeItems(r)); /* items, output times, FFTW wisdom */
   else PetscCall(FreshItems(r));
   PetscCall(BuildSchedule(r));
   const PetscInt extra = ExtraStates(r, &keep_psi0);
@@ -178,7 +301,7 @@ PetscErrorCode QrbmRunSetUp(QrbmRun *r)
   if (r->nbatch < 2) r->nbatch = 0;
   PetscCall(PetscCalloc2(r->nbatch, &r->bcount, r->nbatch * r->ntimes * r->rec.len, &r->bsum));
   if (c->reference == QRBM_REFERENCE_EXACT) PetscCall(PetscCalloc1(r->ntimes * r->rec.len, &r->ref_rows));
-  if (c->restart[0]) PetscCall(QrbmCheckpointLoad(r)); /* the saved states of this group's items */
+  if (c->restart[0]) PetscCall(ResumeLoad(r)); /* the saved states of this group's items, accumulators */
   PetscCall(PetscLogStagePop());
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -236,7 +359,7 @@ static PetscErrorCode Act(QrbmRun *r, PetscInt step, PetscBool pending, PetscBoo
   if (r->action == QRBM_ACTION_NONE) PetscFunctionReturn(PETSC_SUCCESS);
   const double t0 = MPI_Wtime();
   r->cur_step = step; r->cur_pending = pending;
-  PetscCall(QrbmCheckpointWrite(r));
+  PetscCall(WriteCheckpoint(r));
   r->ckpt_cost = MPI_Wtime() - t0;
   r->t_last_ckpt = MPI_Wtime();
   *stop = r->action == QRBM_ACTION_STOP;
@@ -310,12 +433,7 @@ static PetscErrorCode FinishItem(QrbmRun *r, const QrbmItem *item)
     r->bcount[b] += 1;
     for (PetscInt j = 0; j < len; j++) r->bsum[b * len + j] += r->rows[j];
   }
-  r->acc_n += 1;
-  for (PetscInt j = 0; j < len; j++) { /* Welford's update */
-    const double delta = r->rows[j] - r->acc_mean[j];
-    r->acc_mean[j] += delta / r->acc_n;
-    r->acc_m2[j] += delta * (r->rows[j] - r->acc_mean[j]);
-  }
+  QrbmStatsAdd(len, &r->acc_n, r->acc_mean, r->acc_m2, r->rows);
   if (r->cfg.save_realizations) PetscCall(QrbmOutputWriteRealization(&r->out, item->k, r->rows));
   if (r->cfg.record_pairings) {
     const PetscInt nint = (r->cfg.nsteps + r->cfg.rb_steps - 1) / r->cfg.rb_steps, N = r->cfg.particles;
@@ -369,17 +487,6 @@ static PetscErrorCode RunRound(QrbmRun *r, const double *zeros, PetscBool *stop)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-void QrbmWelfordMerge(PetscInt len, double na, double *ma, double *m2a, double nb, const double *mb, const double *m2b)
-{
-  const double n = na + nb;
-  if (nb == 0) return;
-  for (PetscInt j = 0; j < len; j++) {
-    const double delta = mb[j] - ma[j];
-    ma[j]  = na == 0 ? mb[j] : ma[j] + delta * nb / n;
-    m2a[j] = na == 0 ? m2b[j] : m2a[j] + m2b[j] + delta * delta * na * nb / n;
-  }
-}
-
 /* Gathers every group's (count, mean, M2) on world rank 0 and merges them in group order. */
 static PetscErrorCode CombineGroups(QrbmRun *r, double *mean, double *stderr)
 {
@@ -398,10 +505,10 @@ static PetscErrorCode CombineGroups(QrbmRun *r, double *mean, double *stderr)
     PetscCall(PetscCalloc1(len, &m2));
     PetscCall(PetscArrayzero(mean, len));
     for (int k = 0; k < r->ec.wsize; k++) {
-      QrbmWelfordMerge(len, ntot, mean, m2, counts[k], all + (size_t)k * 2 * len, all + (size_t)k * 2 * len + len);
+      QrbmStatsMerge(len, ntot, mean, m2, counts[k], all + (size_t)k * 2 * len, all + (size_t)k * 2 * len + len);
       ntot += counts[k];
     }
-    for (PetscInt j = 0; j < len; j++) stderr[j] = ntot > 1 ? sqrt(m2[j] / (ntot - 1) / ntot) : 0;
+    QrbmStatsStderr(len, ntot, m2, stderr);
     PetscCall(PetscFree(m2));
     PetscCall(PetscFree2(all, counts));
   }
@@ -520,6 +627,14 @@ static PetscErrorCode Summary(QrbmRun *r, const double *mean, const double *stde
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+static PetscErrorCode Report(QrbmRun *r, double *mean, double *stderr)
+{
+  const QrbmReportInput in = {r->ec.world, r->ec.wrank, &r->grid, &r->cfg, &r->rec, r->ntimes, r->tsteps, r->nbatch, r->bcount, r->bsum, r->ref_rows, r->ref_held, r->out.file, r->out.dxpl};
+  PetscFunctionBeginUser;
+  PetscCall(QrbmReportWrite(&in, mean, stderr));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode QrbmRunExecute(QrbmRun *r, PetscBool *stopped)
 {
   const QrbmConfig *c   = &r->cfg;
@@ -556,7 +671,7 @@ PetscErrorCode QrbmRunExecute(QrbmRun *r, PetscBool *stopped)
     mean[i * r->rec.len + 1] = (double)r->tsteps[i];
   }
   if (!single) PetscCall(QrbmOutputAppend(&r->out, r->ntimes, mean, stderr));
-  PetscCall(QrbmReportWrite(r, mean, stderr));
+  PetscCall(Report(r, mean, stderr));
   PetscCall(QrbmOutputClose(&r->out, QRBM_OUTPUT_COMPLETE));
   PetscCall(Summary(r, mean, stderr));
   PetscCall(PetscFree2(mean, stderr));

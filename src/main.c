@@ -1,10 +1,10 @@
 /* qrbm: N-body Schroedinger dynamics on a distributed grid, exact or with random batches.
    Exit codes: 0 success, 1 error (bad input or failure; no output file is left behind),
    75 (QRBM_EXIT_CHECKPOINTED) checkpoint written after a signal or -max_walltime: resubmit. */
-#include <qrbm/checkpoint.h>
 #include <qrbm/ensemble.h>
 #include <qrbm/events.h>
 #include <qrbm/rdm.h>
+#include <qrbm/signals.h>
 #include <stdio.h>
 #include <string.h>
 

@@ -15,74 +15,74 @@ static const QrbmField *Field(const QrbmRecord *rec, const char *name)
 }
 
 /* The R_1 part of every RDM-time record, packed: nt x Md x Md. */
-static PetscErrorCode GatherR1(const QrbmRun *r, const double *rows, PetscInt *nt, qcomplex **R1, double **time)
+static PetscErrorCode GatherR1(const QrbmReportInput *in, const double *rows, PetscInt *nt, qcomplex **R1, double **time)
 {
-  const ptrdiff_t md2 = r->grid.Md * r->grid.Md;
+  const ptrdiff_t md2 = in->grid->Md * in->grid->Md;
   PetscFunctionBeginUser;
   *nt = 0;
-  PetscCall(PetscMalloc2(r->ntimes * md2, R1, r->ntimes, time));
-  for (PetscInt i = 0; i < r->ntimes; i++) {
-    if (!QrbmRecordHasRdm(&r->rec, i)) continue;
-    PetscCall(PetscArraycpy(*R1 + *nt * md2, (const qcomplex *)(rows + i * r->rec.len + r->rec.rdm_offset), md2));
-    (*time)[(*nt)++] = r->tsteps[i] * r->cfg.dt;
+  PetscCall(PetscMalloc2(in->ntimes * md2, R1, in->ntimes, time));
+  for (PetscInt i = 0; i < in->ntimes; i++) {
+    if (!QrbmRecordHasRdm(in->rec, i)) continue;
+    PetscCall(PetscArraycpy(*R1 + *nt * md2, (const qcomplex *)(rows + i * in->rec->len + in->rec->rdm_offset), md2));
+    (*time)[(*nt)++] = in->tsteps[i] * in->cfg->dt;
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* Natural occupations, purity, entropy and the Wigner function of the mean R_1 at every RDM time. */
-static PetscErrorCode WriteSpectraWigner(QrbmRun *r, PetscInt nt, const qcomplex *R1)
+static PetscErrorCode WriteSpectraWigner(const QrbmReportInput *in, PetscInt nt, const qcomplex *R1)
 {
-  const QrbmGrid *g = &r->grid;
+  const QrbmGrid *g = in->grid;
   const PetscInt  Md = g->Md;
-  const PetscBool holder = r->ec.wrank == 0;
+  const PetscBool holder = in->wrank == 0;
   PetscInt        nx, nxi;
   double         *eig, *pur, *ent, *W, *x, *xi;
   hid_t           grp;
   PetscFunctionBeginUser;
   PetscCall(QrbmWignerSize(g, &nx, &nxi));
   PetscCall(PetscCalloc6(nt * Md, &eig, nt, &pur, nt, &ent, nt * nx * nxi, &W, nx, &x, nxi, &xi));
-  PetscCall(QrbmWignerAxes(g, r->cfg.hbar, x, xi));
+  PetscCall(QrbmWignerAxes(g, in->cfg->hbar, x, xi));
   for (PetscInt t = 0; holder && t < nt; t++) {
     PetscCall(QrbmRdmSpectrum(Md, R1 + t * Md * Md, eig + t * Md, pur + t, ent + t));
-    PetscCall(QrbmWignerCompute(g, r->cfg.hbar, R1 + t * Md * Md, W + t * nx * nxi));
+    PetscCall(QrbmWignerCompute(g, in->cfg->hbar, R1 + t * Md * Md, W + t * nx * nxi));
   }
   const hsize_t de[2] = {(hsize_t)nt, (hsize_t)Md}, dt = (hsize_t)nt, dw[3] = {(hsize_t)nt, (hsize_t)nx, (hsize_t)nxi}, dx = (hsize_t)nx, dxi = (hsize_t)nxi;
-  PetscCall(QrbmH5WriteReal(r->out.file, "/rdm/eigenvalues", 2, de, eig, r->out.dxpl, holder));
-  PetscCall(QrbmH5WriteReal(r->out.file, "/rdm/purity", 1, &dt, pur, r->out.dxpl, holder));
-  PetscCall(QrbmH5WriteReal(r->out.file, "/rdm/entropy", 1, &dt, ent, r->out.dxpl, holder));
-  QrbmCallH5Id(grp, H5Gcreate2(r->out.file, "/wigner", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  PetscCall(QrbmH5WriteReal(in->file, "/rdm/eigenvalues", 2, de, eig, in->dxpl, holder));
+  PetscCall(QrbmH5WriteReal(in->file, "/rdm/purity", 1, &dt, pur, in->dxpl, holder));
+  PetscCall(QrbmH5WriteReal(in->file, "/rdm/entropy", 1, &dt, ent, in->dxpl, holder));
+  QrbmCallH5Id(grp, H5Gcreate2(in->file, "/wigner", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
   QrbmCallH5(H5Gclose(grp));
-  PetscCall(QrbmH5WriteReal(r->out.file, "/wigner/x", 1, &dx, x, r->out.dxpl, holder));
-  PetscCall(QrbmH5WriteReal(r->out.file, "/wigner/xi", 1, &dxi, xi, r->out.dxpl, holder));
-  PetscCall(QrbmH5WriteReal(r->out.file, "/wigner/W", 3, dw, W, r->out.dxpl, holder));
+  PetscCall(QrbmH5WriteReal(in->file, "/wigner/x", 1, &dx, x, in->dxpl, holder));
+  PetscCall(QrbmH5WriteReal(in->file, "/wigner/xi", 1, &dxi, xi, in->dxpl, holder));
+  PetscCall(QrbmH5WriteReal(in->file, "/wigner/W", 3, dw, W, in->dxpl, holder));
   PetscCall(PetscFree6(eig, pur, ent, W, x, xi));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* Means of R_1 over the K realisation groups b = k mod K (for jackknife errors): nt x K x Md x Md. */
-static PetscErrorCode BatchMeans(QrbmRun *r, PetscInt nt, qcomplex **batches, double **counts)
+static PetscErrorCode BatchMeans(const QrbmReportInput *in, PetscInt nt, qcomplex **batches, double **counts)
 {
-  const PetscInt  K = r->nbatch, len = r->ntimes * r->rec.len;
-  const ptrdiff_t md2 = r->grid.Md * r->grid.Md;
+  const PetscInt  K = in->nbatch, len = in->ntimes * in->rec->len;
+  const ptrdiff_t md2 = in->grid->Md * in->grid->Md;
   double         *sum;
   PetscFunctionBeginUser;
   PetscCall(PetscMalloc1(K * len, &sum));
   PetscCall(PetscMalloc1(K, counts));
   PetscCall(PetscMalloc1(nt * K * md2, batches));
   /* group roots hold the sums; every other rank contributes zeros */
-  PetscCall(PetscArraycpy(sum, r->bsum, K * len));
-  PetscCall(PetscArraycpy(*counts, r->bcount, K));
-  if (r->grid.rank != 0) {
+  PetscCall(PetscArraycpy(sum, in->bsum, K * len));
+  PetscCall(PetscArraycpy(*counts, in->bcount, K));
+  if (in->grid->rank != 0) {
     PetscCall(PetscArrayzero(sum, K * len));
     PetscCall(PetscArrayzero(*counts, K));
   }
-  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, sum, (PetscMPIInt)(K * len), MPI_DOUBLE, MPI_SUM, r->ec.world));
-  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, *counts, (PetscMPIInt)K, MPI_DOUBLE, MPI_SUM, r->ec.world));
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, sum, (PetscMPIInt)(K * len), MPI_DOUBLE, MPI_SUM, in->world));
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, *counts, (PetscMPIInt)K, MPI_DOUBLE, MPI_SUM, in->world));
   for (PetscInt b = 0, t; b < K; b++) {
     t = 0;
-    for (PetscInt i = 0; i < r->ntimes; i++) {
-      if (!QrbmRecordHasRdm(&r->rec, i)) continue;
-      const qcomplex *s = (const qcomplex *)(sum + b * len + i * r->rec.len + r->rec.rdm_offset);
+    for (PetscInt i = 0; i < in->ntimes; i++) {
+      if (!QrbmRecordHasRdm(in->rec, i)) continue;
+      const qcomplex *s = (const qcomplex *)(sum + b * len + i * in->rec->len + in->rec->rdm_offset);
       qcomplex       *m = *batches + (t++ * K + b) * md2;
       for (ptrdiff_t j = 0; j < md2; j++) m[j] = (*counts)[b] > 0 ? s[j] / (*counts)[b] : 0;
     }
@@ -92,70 +92,70 @@ static PetscErrorCode BatchMeans(QrbmRun *r, PetscInt nt, qcomplex **batches, do
 }
 
 /* Columns x2, p2, energy of a set of records (ntimes each). */
-static PetscErrorCode ObservableColumns(const QrbmRun *r, const double *rows, double *cols)
+static PetscErrorCode ObservableColumns(const QrbmReportInput *in, const double *rows, double *cols)
 {
   static const char *names[QRBM_ERROR_NOBS] = {"/observables/x2", "/observables/p2", "/observables/energy"};
   PetscFunctionBeginUser;
   for (int o = 0; o < QRBM_ERROR_NOBS; o++) {
-    const QrbmField *f = Field(&r->rec, names[o]);
+    const QrbmField *f = Field(in->rec, names[o]);
     PetscCheck(f, PETSC_COMM_SELF, PETSC_ERR_PLIB, "record has no %s", names[o]);
-    for (PetscInt i = 0; i < r->ntimes; i++) cols[o * r->ntimes + i] = rows[i * r->rec.len + f->offset];
+    for (PetscInt i = 0; i < in->ntimes; i++) cols[o * in->ntimes + i] = rows[i * in->rec->len + f->offset];
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* The Wigner function of the exact R_1, next to that of the random batch mean. */
-static PetscErrorCode WriteReferenceWigner(QrbmRun *r, PetscInt nt, const qcomplex *R1)
+static PetscErrorCode WriteReferenceWigner(const QrbmReportInput *in, PetscInt nt, const qcomplex *R1)
 {
-  const PetscInt Md = r->grid.Md;
+  const PetscInt Md = in->grid->Md;
   PetscInt       nx, nxi;
   double        *W;
   PetscFunctionBeginUser;
-  PetscCall(QrbmWignerSize(&r->grid, &nx, &nxi));
+  PetscCall(QrbmWignerSize(in->grid, &nx, &nxi));
   PetscCall(PetscCalloc1(nt * nx * nxi, &W));
-  for (PetscInt t = 0; r->ec.wrank == 0 && t < nt; t++) PetscCall(QrbmWignerCompute(&r->grid, r->cfg.hbar, R1 + t * Md * Md, W + t * nx * nxi));
+  for (PetscInt t = 0; in->wrank == 0 && t < nt; t++) PetscCall(QrbmWignerCompute(in->grid, in->cfg->hbar, R1 + t * Md * Md, W + t * nx * nxi));
   const hsize_t dw[3] = {(hsize_t)nt, (hsize_t)nx, (hsize_t)nxi};
-  PetscCall(QrbmH5WriteReal(r->out.file, "/wigner/W_reference", 3, dw, W, r->out.dxpl, r->ec.wrank == 0 ? PETSC_TRUE : PETSC_FALSE));
+  PetscCall(QrbmH5WriteReal(in->file, "/wigner/W_reference", 3, dw, W, in->dxpl, in->wrank == 0 ? PETSC_TRUE : PETSC_FALSE));
   PetscCall(PetscFree(W));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* -reference exact: distances between E[R~_1] and the exact R_1, with the theorem's bound. */
-static PetscErrorCode ErrorTable(QrbmRun *r, PetscInt nt, const double *time, const qcomplex *R1, const double *mean, const double *stderr, const qcomplex *batches, const double *counts)
+static PetscErrorCode ErrorTable(const QrbmReportInput *in, PetscInt nt, const double *time, const qcomplex *R1, const double *mean, const double *stderr, const qcomplex *batches, const double *counts)
 {
-  const PetscInt len = r->ntimes * r->rec.len;
+  const PetscInt len = in->ntimes * in->rec->len;
   double        *ref, *obs_time, *cols, *refR1time;
   qcomplex      *refR1;
   PetscInt       nref;
   QrbmErrorTable tab;
   QrbmRunSeries  sref = {0}, srb = {0};
   PetscFunctionBeginUser;
-  PetscCall(PetscMalloc3(len, &ref, r->ntimes, &obs_time, 3 * QRBM_ERROR_NOBS * r->ntimes, &cols));
-  if (r->ref_held) PetscCall(PetscArraycpy(ref, r->ref_rows, len));
+  PetscCall(PetscMalloc3(len, &ref, in->ntimes, &obs_time, 3 * QRBM_ERROR_NOBS * in->ntimes, &cols));
+  if (in->ref_held) PetscCall(PetscArraycpy(ref, in->ref_rows, len));
   else PetscCall(PetscArrayzero(ref, len));
-  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, ref, (PetscMPIInt)len, MPI_DOUBLE, MPI_SUM, r->ec.world)); /* one holder */
-  for (PetscInt i = 0; i < r->ntimes; i++) obs_time[i] = r->tsteps[i] * r->cfg.dt;
-  PetscCall(GatherR1(r, ref, &nref, &refR1, &refR1time));
-  PetscCall(ObservableColumns(r, ref, cols));
-  PetscCall(ObservableColumns(r, mean, cols + QRBM_ERROR_NOBS * r->ntimes));
-  PetscCall(ObservableColumns(r, stderr, cols + 2 * QRBM_ERROR_NOBS * r->ntimes));
-  sref = (QrbmRunSeries){"exact reference", nref, refR1time, refR1, 0, NULL, NULL, r->ntimes, obs_time, {0}, {0}};
-  srb  = (QrbmRunSeries){"random batch mean", nt, time, R1, r->nbatch, batches, counts, r->ntimes, obs_time, {0}, {0}};
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, ref, (PetscMPIInt)len, MPI_DOUBLE, MPI_SUM, in->world)); /* one holder */
+  for (PetscInt i = 0; i < in->ntimes; i++) obs_time[i] = in->tsteps[i] * in->cfg->dt;
+  PetscCall(GatherR1(in, ref, &nref, &refR1, &refR1time));
+  PetscCall(ObservableColumns(in, ref, cols));
+  PetscCall(ObservableColumns(in, mean, cols + QRBM_ERROR_NOBS * in->ntimes));
+  PetscCall(ObservableColumns(in, stderr, cols + 2 * QRBM_ERROR_NOBS * in->ntimes));
+  sref = (QrbmRunSeries){"exact reference", nref, refR1time, refR1, 0, NULL, NULL, in->ntimes, obs_time, {0}, {0}};
+  srb  = (QrbmRunSeries){"random batch mean", nt, time, R1, in->nbatch, batches, counts, in->ntimes, obs_time, {0}, {0}};
   for (int o = 0; o < QRBM_ERROR_NOBS; o++) {
-    sref.obs[o]       = cols + o * r->ntimes;
-    srb.obs[o]        = cols + (QRBM_ERROR_NOBS + o) * r->ntimes;
-    srb.obs_stderr[o] = cols + (2 * QRBM_ERROR_NOBS + o) * r->ntimes;
+    sref.obs[o]       = cols + o * in->ntimes;
+    srb.obs[o]        = cols + (QRBM_ERROR_NOBS + o) * in->ntimes;
+    srb.obs_stderr[o] = cols + (2 * QRBM_ERROR_NOBS + o) * in->ntimes;
   }
-  PetscCall(WriteReferenceWigner(r, nref, refR1));
-  PetscCall(QrbmErrorTableCompute(&r->grid, &r->cfg, &sref, &srb, &tab));
-  PetscCall(QrbmErrorTableWrite(&tab, r->out.file, r->out.dxpl, r->ec.wrank == 0 ? PETSC_TRUE : PETSC_FALSE));
-  if (!r->cfg.quiet) PetscCall(QrbmErrorTableView(r->ec.world, &tab, PETSC_STDOUT));
-  if (r->ec.wrank == 0) { /* the same table as plain text next to the output */
+  PetscCall(WriteReferenceWigner(in, nref, refR1));
+  PetscCall(QrbmErrorTableCompute(in->grid, in->cfg, &sref, &srb, &tab));
+  PetscCall(QrbmErrorTableWrite(&tab, in->file, in->dxpl, in->wrank == 0 ? PETSC_TRUE : PETSC_FALSE));
+  if (!in->cfg->quiet) PetscCall(QrbmErrorTableView(in->world, &tab, PETSC_STDOUT));
+  if (in->wrank == 0) { /* the same table as plain text next to the output */
     char  name[PETSC_MAX_PATH_LEN + 16];
     FILE *fp;
-    PetscCall(PetscSNPrintf(name, sizeof(name), "%s.error.txt", r->cfg.output));
+    PetscCall(PetscSNPrintf(name, sizeof(name), "%s.error.txt", in->cfg->output));
     fp = fopen(name, "w");
-    PetscCheck(fp, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "-output %s: cannot write the error table %s", r->cfg.output, name);
+    PetscCheck(fp, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "-output %s: cannot write the error table %s", in->cfg->output, name);
     PetscCall(QrbmErrorTableView(PETSC_COMM_SELF, &tab, fp));
     fclose(fp);
   }
@@ -165,25 +165,25 @@ static PetscErrorCode ErrorTable(QrbmRun *r, PetscInt nt, const double *time, co
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode QrbmReportWrite(QrbmRun *r, double *mean, double *stderr)
+PetscErrorCode QrbmReportWrite(const QrbmReportInput *in, double *mean, double *stderr)
 {
-  const PetscInt len = r->ntimes * r->rec.len;
+  const PetscInt len = in->ntimes * in->rec->len;
   PetscInt       nt;
   qcomplex      *R1, *batches = NULL;
   double        *time, *counts = NULL;
   PetscFunctionBeginUser;
-  if (r->rec.rdm_offset < 0) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCallMPI(MPI_Bcast(mean, (PetscMPIInt)len, MPI_DOUBLE, 0, r->ec.world));
-  PetscCallMPI(MPI_Bcast(stderr, (PetscMPIInt)len, MPI_DOUBLE, 0, r->ec.world));
-  PetscCall(GatherR1(r, mean, &nt, &R1, &time));
-  PetscCall(WriteSpectraWigner(r, nt, R1));
-  if (r->nbatch) {
-    const hsize_t db[4] = {(hsize_t)nt, (hsize_t)r->nbatch, (hsize_t)r->grid.Md, (hsize_t)r->grid.Md}, dk = (hsize_t)r->nbatch;
-    PetscCall(BatchMeans(r, nt, &batches, &counts));
-    PetscCall(QrbmH5WriteComplex(r->out.file, "/rdm/R1_batches", 4, db, batches, r->out.dxpl, r->ec.wrank == 0 ? PETSC_TRUE : PETSC_FALSE));
-    PetscCall(QrbmH5WriteReal(r->out.file, "/rdm/batch_counts", 1, &dk, counts, r->out.dxpl, r->ec.wrank == 0 ? PETSC_TRUE : PETSC_FALSE));
+  if (in->rec->rdm_offset < 0) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCallMPI(MPI_Bcast(mean, (PetscMPIInt)len, MPI_DOUBLE, 0, in->world));
+  PetscCallMPI(MPI_Bcast(stderr, (PetscMPIInt)len, MPI_DOUBLE, 0, in->world));
+  PetscCall(GatherR1(in, mean, &nt, &R1, &time));
+  PetscCall(WriteSpectraWigner(in, nt, R1));
+  if (in->nbatch) {
+    const hsize_t db[4] = {(hsize_t)nt, (hsize_t)in->nbatch, (hsize_t)in->grid->Md, (hsize_t)in->grid->Md}, dk = (hsize_t)in->nbatch;
+    PetscCall(BatchMeans(in, nt, &batches, &counts));
+    PetscCall(QrbmH5WriteComplex(in->file, "/rdm/R1_batches", 4, db, batches, in->dxpl, in->wrank == 0 ? PETSC_TRUE : PETSC_FALSE));
+    PetscCall(QrbmH5WriteReal(in->file, "/rdm/batch_counts", 1, &dk, counts, in->dxpl, in->wrank == 0 ? PETSC_TRUE : PETSC_FALSE));
   }
-  if (r->cfg.reference == QRBM_REFERENCE_EXACT) PetscCall(ErrorTable(r, nt, time, R1, mean, stderr, batches, counts));
+  if (in->cfg->reference == QRBM_REFERENCE_EXACT) PetscCall(ErrorTable(in, nt, time, R1, mean, stderr, batches, counts));
   PetscCall(PetscFree(batches));
   PetscCall(PetscFree(counts));
   PetscCall(PetscFree2(R1, time));

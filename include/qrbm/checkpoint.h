@@ -1,18 +1,56 @@
-/* Checkpoint/restart (format in docs/checkpoint.md) and the signals that trigger a checkpoint. */
+/* Checkpoint files (format in docs/checkpoint.md): a plain QrbmCheckpointState written collectively
+   and atomically, and read back in two parts. The checkpoint knows nothing of how a run schedules
+   its work: the caller says which items to save, which group holds each, and what is done. */
 #pragma once
-#include <qrbm/ensemble.h>
+#include <qrbm/grid.h>
+#include <qrbm/util.h>
 
 #define QRBM_CHECKPOINT_FORMAT 1
 
-/* SIGUSR1 and SIGTERM only set a flag; ranks agree on it in the per-step check. */
-PetscErrorCode QrbmSignalInstall(void);
-int            QrbmSignalReceived(void);
-/* Collective over all ranks: the in-progress items at (round, cur_step, cur_pending), the resumed
-   items not yet run, the accumulators of every group, the output position; written to FILE.tmp,
-   agreed on, then rotated into place (FILE, FILE.1, ... -checkpoint_keep). */
-PetscErrorCode QrbmCheckpointWrite(QrbmRun *r);
-/* Restart, part 1 (before allocation): checks the options against the checkpoint, reads the item
-   list, completed realisations, output times and position, and imports the FFTW wisdom. */
-PetscErrorCode QrbmCheckpointRead(QrbmRun *r);
-/* Restart, part 2: the saved states and records of this group's items, and the accumulators. */
-PetscErrorCode QrbmCheckpointLoad(QrbmRun *r);
+/* A trajectory in progress: realisation k >= 0, or the exact reference (k = -1). */
+typedef struct {
+  PetscInt  k, step;
+  PetscBool pending; /* mid-chain: see QrbmPropagator */
+  PetscBool mine;    /* held by this rank's group: psi on every rank, rows on the group root */
+  qcomplex *psi;     /* this rank's slab of the state */
+  double   *rows;    /* ntimes x reclen records measured so far */
+} QrbmCheckpointItem;
+
+typedef struct {
+  /* parallel layout of the run (set by the caller for writes and loads) */
+  MPI_Comm            world;
+  PetscMPIInt         wrank, wsize;
+  int                 ngroups, color;
+  const QrbmGrid     *grid; /* this group's grid */
+  const QrbmConfig   *cfg;
+  /* contents */
+  PetscInt            nsteps, ntimes, reclen, rows_written;
+  PetscInt           *tsteps;   /* ntimes output steps */
+  char               *done;     /* cfg->realizations flags: realisation completed */
+  PetscBool           ref_done; /* -reference exact: the reference trajectory is complete */
+  double             *ref_rows; /* its records (ntimes x reclen); NULL without -reference exact */
+  PetscBool           ref_held; /* this rank holds ref_rows */
+  PetscInt            nitems;
+  QrbmCheckpointItem *items;
+  double              acc_n, *acc_mean, *acc_m2; /* this group's accumulators (group root) */
+  PetscInt            nbatch;                    /* K jackknife groups, 0: none */
+  double             *bcount, *bsum;             /* K and K x ntimes x reclen (group root) */
+  PetscInt            round, step;               /* position, for the progress line */
+  PetscBool           wisdom_restored;           /* read: the saved FFTW wisdom was imported */
+} QrbmCheckpointState;
+
+/* Collective over all ranks: written to FILE.tmp, agreed on, then rotated into place (FILE,
+   FILE.1, ... -checkpoint_keep). Items with mine contribute their psi and rows. */
+PetscErrorCode QrbmCheckpointWrite(const QrbmCheckpointState *st);
+/* Restart, part 1 (before allocation), collective: checks cfg's physics options against the
+   checkpoint of cfg->restart and fills nsteps, ntimes, rows_written, tsteps, done, ref_done and the
+   items' (k, step, pending); imports the saved FFTW wisdom when the parallel layout (wsize ranks,
+   groups of g->size, threads, planner) is the same (wisdom_restored). Free with QrbmCheckpointStateFree. */
+PetscErrorCode QrbmCheckpointRead(const QrbmConfig *cfg, const QrbmGrid *g, PetscMPIInt wsize, QrbmCheckpointState *st);
+PetscErrorCode QrbmCheckpointStateFree(QrbmCheckpointState *st);
+/* Restart, part 2, collective. st describes the run now: its layout, ntimes output times, the
+   saved items in file order with mine, psi (slab) and rows (ntimes x reclen) allocated where
+   mine, and zeroed accumulators, jackknife sums and ref_rows. Reads the items' states and
+   records (the first ntimes_saved output times) and merges saved accumulator slot s into group
+   s mod ngroups, in slot order; the finished reference goes to group 0's root. */
+PetscErrorCode QrbmCheckpointLoad(QrbmCheckpointState *st, PetscInt ntimes_saved);

@@ -52,8 +52,6 @@ typedef struct {
   double          *bcount, *bsum; /* K counts, K x ntimes x len sums (group root) */
   double          *ref_rows;   /* -reference exact: its records (on the rank that holds them) */
   PetscBool        ref_done, ref_held;
-  double          *slot_n, *slot_mean, *slot_m2; /* accumulators restored from a checkpoint, merged */
-  PetscInt         nslots;
   /* checks (once per step, collective over all ranks) */
   PetscInt         work;       /* steps taken by every group in this process */
   QrbmAction       action;
@@ -61,13 +59,9 @@ typedef struct {
   PetscInt         rows_written; /* single-trajectory runs: output rows already in the file */
   PetscInt         cur_step;   /* step of the current round's items */
   PetscBool        cur_pending;
-  PetscBool        restarted;
   PetscBool        in_reference; /* the current item is the exact reference of -reference exact */
   PetscInt         ntimes_saved; /* output times recorded in the checkpoint */
 } QrbmRun;
-
-/* Chan et al.'s pairwise update of (count, mean, sum of squared deviations): merges b into a. */
-void QrbmWelfordMerge(PetscInt len, double na, double *ma, double *m2a, double nb, const double *mb, const double *m2b);
 
 /* Group size: -ranks_per_realization, or by default the smallest divisor g of the rank count with
    g >= ceil(points / 2^22) (one rank per 64 MiB of state) and g >= ceil(ranks / R), at most M. */
