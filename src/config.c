@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const QrbmSchemeNames[]    = {"strang", "yoshida4", "QrbmScheme", "QRBM_SCHEME_", NULL};
+const char *const QrbmSchemeNames[]    = {"strang", "yoshida4", "chin4", "bm6", "bm11", "QrbmScheme", "QRBM_SCHEME_", NULL};
 const char *const QrbmPotentialNames[] = {"none", "gaussian", "softcoulomb", "cosine", "QrbmPotentialKind", "QRBM_POT_", NULL};
 const char *const QrbmInitNames[]      = {"coherent", "symmetrized", "ground", "QrbmInitKind", "QRBM_INIT_", NULL};
 const char *const QrbmPlannerNames[]   = {"estimate", "measure", "patient", "QrbmPlanner", "QRBM_PLAN_", NULL};

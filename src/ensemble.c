@@ -262,6 +262,24 @@ static PetscErrorCode ResumeLoad(QrbmRun *r)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* A force-gradient scheme whose dynamics have three-body terms (a particle with two or more
+   partners: exact N >= 3, batches P >= 3, or the exact reference) keeps its per-point modified
+   phase in one state-sized array when that fits in memory (docs/numerics.md). */
+static PetscErrorCode GradientCache(QrbmRun *r, PetscInt extra, double others, PetscBool *cache)
+{
+  const QrbmConfig *c = &r->cfg;
+  QrbmSchemeDef     sd;
+  double            avail;
+  PetscFunctionBeginUser;
+  *cache = PETSC_FALSE;
+  PetscCall(QrbmSchemeGet(c->scheme, &sd));
+  if (!QrbmSchemeNeedsGradient(&sd) || c->particles < 3) PetscFunctionReturn(PETSC_SUCCESS);
+  if (c->method == QRBM_METHOD_RBM && c->batch_size < 3 && c->reference == QRBM_REFERENCE_NONE) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(QrbmGridAvailableBytes(&r->grid, c, &avail));
+  *cache = QrbmGridBytesPerRank(&r->grid, extra + 1) + others <= avail ? PETSC_TRUE : PETSC_FALSE;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode QrbmRunSetUp(QrbmRun *r)
 {
   QrbmConfig *c = &r->cfg;
@@ -286,7 +304,10 @@ PetscErrorCode QrbmRunSetUp(QrbmRun *r)
   const PetscInt extra = ExtraStates(r, &keep_psi0);
   const double records = 8.0 * r->ntimes * r->rec.len * (4 + (c->rdm_interval > 0 ? c->rdm_batches : 0)); /* rows, accumulators, jackknife sums */
   const double ground = c->init == QRBM_INIT_GROUND ? 4 * (QrbmGridBytesPerRank(&r->grid, 1) - QrbmGridBytesPerRank(&r->grid, 0)) : 0; /* the check's temporaries */
-  PetscCall(QrbmGridCheckMemory(&r->grid, c, extra, ground + records + (c->rdm_interval > 0 ? QrbmRdmBytesPerRank(&r->grid) : 0)));
+  const double others  = ground + records + (c->rdm_interval > 0 ? QrbmRdmBytesPerRank(&r->grid) : 0);
+  PetscBool    fg_cache;
+  PetscCall(GradientCache(r, extra, others, &fg_cache));
+  PetscCall(QrbmGridCheckMemory(&r->grid, c, extra + (fg_cache ? 1 : 0), others));
   PetscCall(QrbmStateCreate(&r->grid, &r->state));
   PetscCall(QrbmWisdomLoad(r->ec.world, c, &r->grid, r->wisdom_restored, &r->wisdom));
   PetscCall(QrbmKineticCreate(&r->grid, c, r->state.psi, &r->kin));
@@ -294,6 +315,7 @@ PetscErrorCode QrbmRunSetUp(QrbmRun *r)
   PetscCall(QrbmPotentialCreate(&r->grid, c, &r->pot));
   PetscCall(QrbmObservablesCreate(&r->grid, c->hbar, &r->obs));
   PetscCall(QrbmPropagatorCreate(c, &r->grid, &r->state, &r->kin, &r->pot, &r->prop));
+  if (QrbmSchemeNeedsGradient(&r->prop.sc)) PetscCall(QrbmPotentialSetUpGradient(&r->pot, c, fg_cache));
   PetscCall(PetscCalloc3(r->ntimes * r->rec.len, &r->rows, r->ntimes * r->rec.len, &r->acc_mean, r->ntimes * r->rec.len, &r->acc_m2));
   if (keep_psi0) PetscCall(PetscMalloc1(r->grid.xlay.count, &r->psi0));
   /* jackknife groups: at most one per realisation, none below two */

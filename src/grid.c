@@ -100,16 +100,24 @@ static double NodeAvailableBytes(void)
   return kb * 1024.0;
 }
 
-PetscErrorCode QrbmGridCheckMemory(const QrbmGrid *g, const QrbmConfig *cfg, PetscInt extra_states, double extra_bytes)
+PetscErrorCode QrbmGridAvailableBytes(const QrbmGrid *g, const QrbmConfig *cfg, double *avail)
 {
   MPI_Comm    node;
   PetscMPIInt on_node;
-  double      need = QrbmGridBytesPerRank(g, extra_states) + extra_bytes, avail;
   PetscFunctionBeginUser;
   PetscCallMPI(MPI_Comm_split_type(g->comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node));
   PetscCallMPI(MPI_Comm_size(node, &on_node));
   PetscCallMPI(MPI_Comm_free(&node));
-  avail = cfg->memory_limit_mb > 0 ? cfg->memory_limit_mb * 1048576.0 : NodeAvailableBytes() / on_node;
+  *avail = cfg->memory_limit_mb > 0 ? cfg->memory_limit_mb * 1048576.0 : NodeAvailableBytes() / on_node;
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, avail, 1, MPI_DOUBLE, MPI_MIN, g->comm)); /* one decision per group */
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode QrbmGridCheckMemory(const QrbmGrid *g, const QrbmConfig *cfg, PetscInt extra_states, double extra_bytes)
+{
+  double need = QrbmGridBytesPerRank(g, extra_states) + extra_bytes, avail;
+  PetscFunctionBeginUser;
+  PetscCall(QrbmGridAvailableBytes(g, cfg, &avail));
   if (!cfg->quiet) PetscCall(PetscPrintf(PETSC_COMM_WORLD, "memory: %.1f MiB per rank needed (state of %g points over %d ranks, %" PetscInt_FMT " saved copies), %.1f MiB available per rank\n", need / 1048576.0, g->total, g->size, extra_states, avail / 1048576.0));
   PetscCheck(avail <= 0 || need <= avail, g->comm, PETSC_ERR_MEM,
              "the run needs %.1f MiB per rank but only %.1f MiB are available (-memory_limit_mb or MemAvailable / ranks per node): reduce -grid or -particles, or use more ranks",

@@ -30,6 +30,20 @@ double QrbmPotentialPair(const QrbmConfig *cfg, const double *r)
   return 0;
 }
 
+void QrbmPotentialPairGradient(const QrbmConfig *cfg, const double *r, double *grad)
+{
+  double r2 = 0, f = 0;
+  for (PetscInt a = 0; a < cfg->dim; a++) r2 += r[a] * r[a];
+  switch (cfg->potential) {
+  case QRBM_POT_NONE: f = 0; break;
+  case QRBM_POT_GAUSSIAN: f = -cfg->strength * exp(-r2 / (2 * cfg->width * cfg->width)) / (cfg->width * cfg->width); break;
+  case QRBM_POT_SOFTCOULOMB: f = -cfg->strength / pow(r2 + cfg->width * cfg->width, 1.5); break;
+  case QRBM_POT_COSINE: f = 0; break;
+  }
+  for (PetscInt a = 0; a < cfg->dim; a++)
+    grad[a] = cfg->potential == QRBM_POT_COSINE ? -cfg->strength / cfg->dim * 2 * PETSC_PI / cfg->width * sin(2 * PETSC_PI * r[a] / cfg->width) : f * r[a];
+}
+
 void QrbmPairWeightsExact(PetscInt N, QrbmPairWeights *W)
 {
   memset(W, 0, sizeof(*W));
@@ -75,21 +89,33 @@ PetscErrorCode QrbmPotentialDestroy(QrbmPotential *pot)
   for (int i = 0; i < pot->ncache; i++) PetscCall(PetscFree(pot->cache[i].tab));
   PetscCall(PetscFree2(pot->V2, pot->U));
   PetscCall(PetscFree(pot->scratch));
+  if (pot->dV2) PetscCall(PetscFree4(pot->dV2, pot->S2, pot->C2, pot->dU));
+  PetscCall(PetscFree(pot->fg_phase));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Phase tables for (z, w): the pair table on the doubled grid followed by the trap table. */
-static PetscErrorCode GetTable(QrbmPotential *pot, qcomplex z, double w, const qcomplex **tab)
+/* Phase tables for (z, w, gamma): the pair table on the doubled grid followed by the trap table.
+   gamma != 0 (force-gradient stage, docs/numerics.md): exponent z/hbar (w V + gamma (2 w^2 |V'|^2
+   + 2 w omega^2 D.V')) for a pair at raw difference D, z/hbar (U + gamma |U'|^2) for the trap:
+   the whole modified potential when every particle has at most one partner. */
+static PetscErrorCode GetTable(QrbmPotential *pot, qcomplex z, double w, double gamma, const qcomplex **tab)
 {
+  const qcomplex zh = z / pot->hbar;
   PetscFunctionBeginUser;
   for (int i = 0; i < pot->ncache; i++)
-    if (pot->cache[i].z == z && pot->cache[i].w == w) { *tab = pot->cache[i].tab; PetscFunctionReturn(PETSC_SUCCESS); }
+    if (pot->cache[i].z == z && pot->cache[i].w == w && pot->cache[i].gamma == gamma) { *tab = pot->cache[i].tab; PetscFunctionReturn(PETSC_SUCCESS); }
   PetscCheck(pot->ncache < QRBM_PHASE_CACHE, PETSC_COMM_SELF, PETSC_ERR_PLIB, "phase table cache full (%d entries)", QRBM_PHASE_CACHE);
+  PetscCheck(gamma == 0 || pot->dV2, PETSC_COMM_SELF, PETSC_ERR_PLIB, "force-gradient stage without QrbmPotentialSetUpGradient");
   qcomplex *t;
   PetscCall(PetscMalloc1(pot->n2 + pot->g->Md, &t));
-  for (ptrdiff_t u = 0; u < pot->n2; u++) t[u] = cexp(z / pot->hbar * w * pot->V2[u]);
-  for (ptrdiff_t j = 0; j < pot->g->Md; j++) t[pot->n2 + j] = cexp(z / pot->hbar * pot->U[j]);
-  pot->cache[pot->ncache].z = z; pot->cache[pot->ncache].w = w; pot->cache[pot->ncache].tab = t;
+  if (gamma == 0) {
+    for (ptrdiff_t u = 0; u < pot->n2; u++) t[u] = cexp(z / pot->hbar * w * pot->V2[u]);
+    for (ptrdiff_t j = 0; j < pot->g->Md; j++) t[pot->n2 + j] = cexp(z / pot->hbar * pot->U[j]);
+  } else {
+    for (ptrdiff_t u = 0; u < pot->n2; u++) t[u] = cexp(zh * (w * pot->V2[u] + gamma * 2 * w * (w * pot->S2[u] + pot->C2[u])));
+    for (ptrdiff_t j = 0; j < pot->g->Md; j++) t[pot->n2 + j] = cexp(zh * (pot->U[j] + gamma * 2 * pot->omega2 * pot->U[j]));
+  }
+  pot->cache[pot->ncache].z = z; pot->cache[pot->ncache].w = w; pot->cache[pot->ncache].gamma = gamma; pot->cache[pot->ncache].tab = t;
   *tab = pot->cache[pot->ncache++].tab;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -170,7 +196,7 @@ static void PhaseRecurse(const PhaseCtx *c, int m, ptrdiff_t jg, qcomplex s, con
   for (ptrdiff_t j = 0; j < c->Md; j++) PhaseRecurse(c, m + 1, j, s, next, scratch + N * c->Md, psi + j * c->stride[m + 1]);
 }
 
-static PetscErrorCode PhaseCtxSetUp(QrbmPotential *pot, const QrbmPairWeights *W, qcomplex z, PhaseCtx *c, const qcomplex **trap)
+static PetscErrorCode PhaseCtxSetUp(QrbmPotential *pot, const QrbmPairWeights *W, qcomplex z, double gamma, PhaseCtx *c, const qcomplex **trap)
 {
   const QrbmGrid *g = pot->g;
   const qcomplex *tab;
@@ -179,25 +205,25 @@ static PetscErrorCode PhaseCtxSetUp(QrbmPotential *pot, const QrbmPairWeights *W
   c->pot = pot; c->N = g->N; c->Md = g->Md;
   c->stride[g->N - 1] = 1;
   for (PetscInt m = g->N - 2; m >= 0; m--) c->stride[m] = c->stride[m + 1] * g->Md;
-  PetscCall(GetTable(pot, z, 0.0, trap));
+  PetscCall(GetTable(pot, z, 0.0, gamma, trap));
   *trap += pot->n2;
   for (PetscInt l = 0; l < g->N; l++)
     for (PetscInt n = l + 1; n < g->N; n++) {
       if (W->w[l * g->N + n] == 0 || pot->g->N < 2) continue;
-      PetscCall(GetTable(pot, z, W->w[l * g->N + n], &tab));
+      PetscCall(GetTable(pot, z, W->w[l * g->N + n], gamma, &tab));
       c->pair[l * g->N + n] = tab;
     }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode QrbmPotentialApply(QrbmPotential *pot, const QrbmPairWeights *W, qcomplex z, qcomplex *psi)
+static PetscErrorCode ApplyHoisted(QrbmPotential *pot, const QrbmPairWeights *W, qcomplex z, double gamma, qcomplex *psi)
 {
   const QrbmGrid *g = pot->g;
   const ptrdiff_t rows = g->xlay.n[0] * (g->Md / g->M), first = g->xlay.start * (g->Md / g->M);
   PhaseCtx        c;
   const qcomplex *trap;
   PetscFunctionBeginUser;
-  PetscCall(PhaseCtxSetUp(pot, W, z, &c, &trap));
+  PetscCall(PhaseCtxSetUp(pot, W, z, gamma, &c, &trap));
   if (g->N == 1) {
 #pragma omp parallel for schedule(static) num_threads(pot->nthreads)
     for (ptrdiff_t j = 0; j < rows; j++) psi[j] *= trap[first + j];
@@ -211,6 +237,13 @@ PetscErrorCode QrbmPotentialApply(QrbmPotential *pot, const QrbmPairWeights *W, 
 #pragma omp for schedule(static)
     for (ptrdiff_t j = 0; j < rows; j++) PhaseRecurse(&c, 0, first + j, 1.0, vec, scratch, psi + j * c.stride[0]);
   }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode QrbmPotentialApply(QrbmPotential *pot, const QrbmPairWeights *W, qcomplex z, qcomplex *psi)
+{
+  PetscFunctionBeginUser;
+  PetscCall(ApplyHoisted(pot, W, z, 0.0, psi));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -274,5 +307,184 @@ PetscErrorCode QrbmPotentialEnergyLocal(QrbmPotential *pot, const QrbmPairWeight
   *e_int = acc * powl((long double)g->h, (long double)g->D);
   PetscCall(PetscFree(zero));
   PetscCall(PetscFree(scratch));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* ---- Force-gradient stages: psi *= exp(z/hbar (Phi + gamma |grad Phi|^2)) ----
+   grad_m Phi = U'(x_m) + sum_n w_mn V'(x_m - x_n). Expanding |grad Phi|^2 = sum_m |grad_m Phi|^2
+   gives one-body terms |U'|^2, pair terms 2 w^2 |V'|^2 + 2 w (U'(x_n) - U'(x_l)).V'(x_n - x_l)
+   (with U' = omega^2 x the difference is omega^2 times the raw coordinate difference, a function
+   of the doubled-grid index like V), and, when a particle has two or more partners, three-body
+   terms 2 w_ml w_mn V'(x_m - x_l).V'(x_m - x_n). Without three-body terms the hoisted phase step
+   runs on modified tables (one pass); with them the exponent is evaluated per point. */
+
+/* Table position of one-particle point j in a shifted doubled-grid view (see ShiftOffset). */
+static ptrdiff_t TablePos(const ptrdiff_t *e, ptrdiff_t j)
+{
+  const ptrdiff_t a = j / (e[1] * e[2]), b = (j / e[2]) % e[1], c = j % e[2];
+  return (a * 2 * e[1] + b) * 2 * e[2] + c;
+}
+
+PetscErrorCode QrbmPotentialSetUpGradient(QrbmPotential *pot, const QrbmConfig *cfg, PetscBool cache)
+{
+  const QrbmGrid *g = pot->g;
+  const int       d = (int)g->d, off = 3 - d;
+  PetscFunctionBeginUser;
+  if (pot->dV2) PetscFunctionReturn(PETSC_SUCCESS);
+  pot->omega2   = cfg->trap_omega * cfg->trap_omega;
+  pot->fg_cache = cache;
+  PetscCall(PetscMalloc4(d * pot->n2, &pot->dV2, pot->n2, &pot->S2, pot->n2, &pot->C2, d * g->Md, &pot->dU));
+  for (ptrdiff_t u = 0; u < pot->n2; u++) {
+    double    r[3] = {0, 0, 0}, D[3] = {0, 0, 0}, grad[3] = {0, 0, 0};
+    PetscBool half[3] = {PETSC_FALSE, PETSC_FALSE, PETSC_FALSE};
+    ptrdiff_t rest = u;
+    for (int c = 2; c >= 0; c--) {
+      const ptrdiff_t k = rest % (2 * pot->e[c]) - pot->e[c];
+      rest /= 2 * pot->e[c];
+      if (c < off) continue;
+      D[c - off]    = (double)k * g->h;
+      r[c - off]    = MinImage(D[c - off], g->L);
+      half[c - off] = 2 * PetscAbsInt((PetscInt)k) == g->M ? PETSC_TRUE : PETSC_FALSE;
+    }
+    QrbmPotentialPairGradient(cfg, r, grad);
+    pot->S2[u] = pot->C2[u] = 0;
+    for (int a = 0; a < d; a++) {
+      if (half[a]) grad[a] = 0; /* half a box apart: +-L/2 are one point, V' must stay odd */
+      pot->dV2[a * pot->n2 + u] = grad[a];
+      pot->S2[u] += grad[a] * grad[a];
+      pot->C2[u] += pot->omega2 * D[a] * grad[a];
+    }
+  }
+  for (ptrdiff_t j = 0; j < g->Md; j++) {
+    ptrdiff_t rest = j;
+    for (int a = d - 1; a >= 0; a--, rest /= g->M) pot->dU[a * g->Md + j] = pot->omega2 * g->x[rest % g->M];
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+typedef struct {
+  const QrbmPotential   *pot;
+  const QrbmPairWeights *W;
+  double                 gamma;
+} GradCtx;
+
+/* Exponent Phi + gamma |grad Phi|^2 over the last particle's grid, the other particles fixed at
+   jf[0..N-2]. ex and G have Md entries, gl d Md. */
+static void GradRow(const GradCtx *c, const ptrdiff_t *jf, double *ex, double *G, double *gl)
+{
+  const QrbmPotential *pot = c->pot;
+  const PetscInt       N = pot->g->N, last = N - 1, d = pot->g->d;
+  const ptrdiff_t     *e = pot->e, Md = pot->g->Md, n2 = pot->n2;
+  const double        *w = c->W->w;
+  double               gf[QRBM_MAX_PARTICLES][QRBM_MAX_DIM], phi = 0, gconst = 0;
+  for (PetscInt m = 0; m < last; m++) {
+    phi += pot->U[jf[m]];
+    for (PetscInt a = 0; a < d; a++) gf[m][a] = pot->dU[a * Md + jf[m]];
+  }
+  for (PetscInt l = 0; l < last; l++)
+    for (PetscInt n = l + 1; n < last; n++) {
+      const ptrdiff_t u = ShiftOffset(e, jf[l]) + TablePos(e, jf[n]);
+      if (w[l * N + n] == 0) continue;
+      phi += w[l * N + n] * pot->V2[u];
+      for (PetscInt a = 0; a < d; a++) {
+        gf[n][a] += w[l * N + n] * pot->dV2[a * n2 + u];
+        gf[l][a] -= w[l * N + n] * pot->dV2[a * n2 + u];
+      }
+    }
+  for (ptrdiff_t j = 0; j < Md; j++) {
+    ex[j] = phi + pot->U[j];
+    G[j]  = 0;
+  }
+  for (PetscInt a = 0; a < d; a++)
+    for (ptrdiff_t j = 0; j < Md; j++) gl[a * Md + j] = pot->dU[a * Md + j];
+  for (PetscInt m = 0; m < last; m++) {
+    const double wm = w[m * N + last];
+    if (wm == 0) {
+      for (PetscInt a = 0; a < d; a++) gconst += gf[m][a] * gf[m][a];
+      continue;
+    }
+    const ptrdiff_t o = ShiftOffset(e, jf[m]);
+    FOR_SHIFTED(e, j, row, { ex[j] += wm * pot->V2[o + row + cp]; })
+    for (PetscInt a = 0; a < d; a++) {
+      const double *dv = pot->dV2 + a * n2 + o, gm = gf[m][a];
+      double       *gla = gl + a * Md;
+      FOR_SHIFTED(e, j, row, {
+        const double v = wm * dv[row + cp];
+        const double t = gm - v;
+        gla[j] += v;
+        G[j] += t * t;
+      })
+    }
+  }
+  for (PetscInt a = 0; a < d; a++)
+    for (ptrdiff_t j = 0; j < Md; j++) G[j] += gl[a * Md + j] * gl[a * Md + j];
+  for (ptrdiff_t j = 0; j < Md; j++) ex[j] += c->gamma * (G[j] + gconst);
+}
+
+/* Per-point path: out[j] = exp(z/hbar ex[j]) (store) or psi[j] *= that (out == psi, mul). */
+static PetscErrorCode ApplyPointwise(QrbmPotential *pot, const QrbmPairWeights *W, qcomplex z, double gamma, qcomplex *out, PetscBool mul)
+{
+  const QrbmGrid *g = pot->g;
+  const PetscInt  N = g->N;
+  const ptrdiff_t Md = g->Md, rows = g->xlay.n[0] * (Md / g->M), first = g->xlay.start * (Md / g->M);
+  ptrdiff_t       inner = 1; /* outer index combinations per local row of particle 0 */
+  const GradCtx   c  = {pot, W, gamma};
+  const qcomplex  zh = z / pot->hbar;
+  double         *buf;
+  PetscFunctionBeginUser;
+  for (PetscInt m = 1; m < N - 1; m++) inner *= Md;
+  PetscCall(PetscMalloc1((size_t)pot->nthreads * (2 + g->d) * Md, &buf));
+#pragma omp parallel num_threads(pot->nthreads)
+  {
+    double *ex = buf + (size_t)omp_get_thread_num() * (2 + g->d) * Md, *G = ex + Md, *gl = G + Md;
+#pragma omp for schedule(static)
+    for (ptrdiff_t q = 0; q < rows * inner; q++) {
+      ptrdiff_t jf[QRBM_MAX_PARTICLES], rest = q;
+      qcomplex *o = out + q * Md;
+      for (PetscInt m = N - 2; m >= 1; m--, rest /= Md) jf[m] = rest % Md;
+      jf[0] = first + rest;
+      GradRow(&c, jf, ex, G, gl);
+      if (mul)
+        for (ptrdiff_t j = 0; j < Md; j++) o[j] *= cexp(zh * ex[j]);
+      else
+        for (ptrdiff_t j = 0; j < Md; j++) o[j] = cexp(zh * ex[j]);
+    }
+  }
+  PetscCall(PetscFree(buf));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscBool HasThreeBody(const QrbmPairWeights *W)
+{
+  for (PetscInt m = 0; m < W->N; m++) {
+    PetscInt partners = 0;
+    for (PetscInt n = 0; n < W->N; n++)
+      if (n != m && W->w[PetscMin(m, n) * W->N + PetscMax(m, n)] != 0) partners++;
+    if (partners > 1) return PETSC_TRUE;
+  }
+  return PETSC_FALSE;
+}
+
+PetscErrorCode QrbmPotentialApplyGradient(QrbmPotential *pot, const QrbmPairWeights *W, qcomplex z, double gamma, qcomplex *psi)
+{
+  const QrbmGrid *g = pot->g;
+  ptrdiff_t       n = g->xlay.n[0] * (g->Md / g->M); /* local points */
+  PetscFunctionBeginUser;
+  for (PetscInt m = 1; m < g->N; m++) n *= g->Md;
+  if (gamma == 0 || g->N < 3 || !HasThreeBody(W)) {
+    PetscCall(ApplyHoisted(pot, W, z, gamma, psi));
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  if (!pot->fg_cache) {
+    PetscCall(ApplyPointwise(pot, W, z, gamma, psi, PETSC_TRUE));
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  if (!pot->fg_phase) PetscCall(PetscMalloc1(PetscMax(n, 1), &pot->fg_phase));
+  if (!pot->fg_valid || pot->fg_z != z || pot->fg_gamma != gamma || memcmp(pot->fg_W.w, W->w, sizeof(W->w))) {
+    PetscCall(ApplyPointwise(pot, W, z, gamma, pot->fg_phase, PETSC_FALSE));
+    pot->fg_valid = PETSC_TRUE; pot->fg_z = z; pot->fg_gamma = gamma; pot->fg_W = *W;
+  }
+#pragma omp parallel for schedule(static) num_threads(pot->nthreads)
+  for (ptrdiff_t j = 0; j < n; j++) psi[j] *= pot->fg_phase[j];
   PetscFunctionReturn(PETSC_SUCCESS);
 }

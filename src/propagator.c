@@ -1,10 +1,72 @@
-/* Time stepping. One Strang step is K(1/2) V(1) K(1/2); Yoshida's fourth-order composition is three
-   Strang steps of lengths w1, w0, w1 with w1 = 1/(2 - 2^(1/3)), w0 = 1 - 2 w1. The last kinetic
-   sub-step of a step and the first of the next are merged, so n steps cost n*nv + 1 FFT pairs. */
+/* Time stepping by splitting schemes given as stage sequences (QrbmSchemeDef). The closing stage
+   of a step and the opening stage of the next have the same kind and are merged into one (for
+   potential-first schemes only within a reshuffle interval), so n steps of a kinetic-first scheme
+   cost n (nK - 1) + 1 FFT pairs and of a potential-first one n nK (+1 to measure), nK being the
+   kinetic stages of a step. Coefficients: docs/numerics.md. */
 #include <qrbm/propagator.h>
 #include <qrbm/events.h>
 #include <qrbm/hamiltonian.h>
 #include <math.h>
+
+/* Symmetric composition from its first half: stages h[0..m-1] mirrored around h[m-1] (odd length
+   2m - 1). */
+static void Mirror(QrbmSchemeDef *d, int m, const double *h, const double *f)
+{
+  d->n = 2 * m - 1;
+  for (int i = 0; i < m; i++) {
+    d->c[i] = d->c[d->n - 1 - i] = h[i];
+    d->f[i] = d->f[d->n - 1 - i] = f ? f[i] : 0;
+  }
+}
+
+PetscErrorCode QrbmSchemeGet(QrbmScheme scheme, QrbmSchemeDef *d)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscMemzero(d, sizeof(*d)));
+  d->name = QrbmSchemeNames[scheme];
+  switch (scheme) {
+  case QRBM_SCHEME_STRANG: { /* K(1/2) P(1) K(1/2) */
+    const double h[] = {0.5, 1};
+    d->order = 2;
+    Mirror(d, 2, h, NULL);
+  } break;
+  case QRBM_SCHEME_YOSHIDA4: { /* three Strang steps of lengths w1, w0, w1 */
+    const double w1 = 1 / (2 - cbrt(2.0)), w0 = 1 - 2 * w1, h[] = {0.5 * w1, w1, 0.5 * (w1 + w0), w0};
+    d->order = 4;
+    Mirror(d, 4, h, NULL);
+  } break;
+  case QRBM_SCHEME_CHIN4: { /* Chin 4A: P(1/6) K(1/2) P~(2/3) K(1/2) P(1/6), P~ with (2/3)(dt^2/48) |grad Phi|^2 */
+    const double h[] = {1.0 / 6, 0.5, 2.0 / 3}, f[] = {0, 0, 2.0 / 3 / 48};
+    d->order = 4; d->vfirst = PETSC_TRUE;
+    Mirror(d, 3, h, f);
+  } break;
+  case QRBM_SCHEME_BM6: { /* Blanes-Moan SRKN_6^b (2002, Table 3): b1 a1 b2 a2 b3 a3 b4 a3 ... b1 */
+    const double b1 = 0.0829844064174052, b2 = 0.396309801498368, b3 = -0.0390563049223486, a1 = 0.245298957184271, a2 = 0.604872665711080;
+    const double h[] = {b1, a1, b2, a2, b3, 0.5 - (a1 + a2), 1 - 2 * (b1 + b2 + b3)};
+    d->order = 4; d->vfirst = PETSC_TRUE;
+    Mirror(d, 7, h, NULL);
+  } break;
+  case QRBM_SCHEME_BM11: { /* Blanes-Moan SRKN_11^b (2002, Table 3), order 6: b1 a1 ... b6 a6 b6 ... a1 b1 */
+    const double b[] = {0.0414649985182624, 0.198128671918067, -0.0400061921041533, 0.0752539843015807, -0.0115113874206879};
+    const double a[] = {0.123229775946271, 0.290553797799558, -0.127049212625417, -0.246331761062075, 0.357208872795928};
+    double       h[12], sa = 0, sb = 0;
+    for (int i = 0; i < 5; i++) {
+      h[2 * i] = b[i]; h[2 * i + 1] = a[i];
+      sa += a[i]; sb += b[i];
+    }
+    h[10] = 0.5 - sb; h[11] = 1 - 2 * sa; /* b6, and the middle stage a6 */
+    d->order = 6; d->vfirst = PETSC_TRUE;
+    Mirror(d, 12, h, NULL);
+  } break;
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+PetscBool QrbmSchemeNeedsGradient(const QrbmSchemeDef *d)
+{
+  for (int i = 0; i < d->n; i++)
+    if (d->f[i] != 0) return PETSC_TRUE;
+  return PETSC_FALSE;
+}
 
 PetscErrorCode QrbmPropagatorCreate(const QrbmConfig *cfg, const QrbmGrid *g, QrbmState *st, QrbmKinetic *kin, QrbmPotential *pot, QrbmPropagator *pr)
 {
@@ -13,18 +75,8 @@ PetscErrorCode QrbmPropagatorCreate(const QrbmConfig *cfg, const QrbmGrid *g, Qr
   pr->cfg = cfg; pr->g = g; pr->st = st; pr->kin = kin; pr->pot = pot;
   QrbmPairWeightsExact(g->N, &pr->Wexact);
   pr->W = pr->Wexact;
-  if (cfg->scheme == QRBM_SCHEME_STRANG) {
-    pr->nv = 1;
-    pr->a[0] = pr->a[1] = 0.5;
-    pr->b[0] = 1;
-  } else {
-    const double w1 = 1 / (2 - cbrt(2.0)), w0 = 1 - 2 * w1;
-    pr->nv = 3;
-    pr->a[0] = pr->a[3] = 0.5 * w1;
-    pr->a[1] = pr->a[2] = 0.5 * (w1 + w0);
-    pr->b[0] = pr->b[2] = w1;
-    pr->b[1] = w0;
-  }
+  PetscCall(QrbmSchemeGet(cfg->scheme, &pr->sc));
+  PetscCall(QrbmSchemeGet(QRBM_SCHEME_STRANG, &pr->strang));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -43,21 +95,22 @@ static PetscErrorCode Kinetic(QrbmPropagator *pr, qcomplex z, QrbmObservables *o
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode Potential(QrbmPropagator *pr, qcomplex z)
+/* exp(z/hbar (Phi + gamma |grad Phi|^2)) psi; gamma = 0: a plain potential stage. */
+static PetscErrorCode Potential(QrbmPropagator *pr, qcomplex z, double gamma)
 {
   const PetscLogEvent ev = pr->cfg->method == QRBM_METHOD_RBM ? QRBM_EVENT_POTENTIAL_RB : QRBM_EVENT_POTENTIAL;
   PetscFunctionBeginUser;
   PetscCall(PetscLogEventBegin(ev, 0, 0, 0, 0));
-  PetscCall(QrbmPotentialApply(pr->pot, &pr->W, z, pr->st->psi));
+  if (gamma == 0) PetscCall(QrbmPotentialApply(pr->pot, &pr->W, z, pr->st->psi));
+  else PetscCall(QrbmPotentialApplyGradient(pr->pot, &pr->W, z, gamma, pr->st->psi));
   PetscCall(PetscLogEventEnd(ev, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Start of a reshuffle interval: the group root draws the permutation and broadcasts it. */
-static PetscErrorCode Shuffle(QrbmPropagator *pr)
+/* Pairing of a reshuffle interval: the group root draws the permutation and broadcasts it. */
+static PetscErrorCode Shuffle(QrbmPropagator *pr, PetscInt interval)
 {
-  const QrbmConfig *c        = pr->cfg;
-  const PetscInt    interval = pr->step / c->rb_steps;
+  const QrbmConfig *c = pr->cfg;
   PetscInt          perm[QRBM_MAX_PARTICLES];
   PetscFunctionBeginUser;
   PetscCall(PetscLogEventBegin(QRBM_EVENT_SHUFFLE, 0, 0, 0, 0));
@@ -90,38 +143,69 @@ static PetscErrorCode Progress(QrbmPropagator *pr)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Steps of length unit (-i dt real time, -dtau imaginary time). A chain paused mid-way (pending)
-   resumes with the merged kinetic sub-step it was about to apply, so pausing changes no arithmetic:
-   a checkpointed run is bit-identical to an uninterrupted one. */
-static PetscErrorCode Steps(QrbmPropagator *pr, PetscInt nsteps, qcomplex unit, QrbmObservables *obs, PetscBool real, PetscInt *done)
+/* Stage i of a step with time fraction coef (merged stages pass the sum). A force-gradient
+   stage exp(c B + f [B,[A,B]]) with A = unit T/hbar, B = unit Phi/hbar is exp(unit c/hbar (Phi +
+   gamma |grad Phi|^2)) with gamma = (f/c) unit^2, since [Phi,[T,Phi]] = hbar^2 |grad Phi|^2. */
+static PetscErrorCode Stage(QrbmPropagator *pr, const QrbmSchemeDef *sc, int i, double coef, qcomplex unit, QrbmObservables *obs)
 {
-  const int nv = pr->nv;
   PetscFunctionBeginUser;
-  *done = 0;
-  PetscCall(Kinetic(pr, unit * (pr->a[0] + (pr->pending ? pr->a[nv] : 0)), NULL));
+  if ((i % 2 == 0) != (sc->vfirst == PETSC_TRUE)) PetscCall(Kinetic(pr, unit * coef, obs));
+  else PetscCall(Potential(pr, unit * coef, sc->f[i] == 0 ? 0.0 : sc->f[i] / coef * creal(unit * unit)));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Random batches: the pairing for the step about to start. A potential-first scheme merges the
+   previous step's closing potential stage (*carry) into the opening one only inside an interval;
+   at an interval start it is applied first with the old pairing (redrawn after a restart). */
+static PetscErrorCode Reshuffle(QrbmPropagator *pr, const QrbmSchemeDef *sc, qcomplex unit, double *carry)
+{
+  const PetscInt  rb    = pr->cfg->rb_steps;
+  const PetscBool start = pr->step % rb == 0 ? PETSC_TRUE : PETSC_FALSE;
+  PetscFunctionBeginUser;
+  if (sc->vfirst && *carry != 0 && start) {
+    if (!pr->have_w) PetscCall(Shuffle(pr, (pr->step - 1) / rb));
+    PetscCall(Stage(pr, sc, 0, *carry, unit, NULL));
+    *carry = 0;
+  }
+  if (start || !pr->have_w) PetscCall(Shuffle(pr, pr->step / rb));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Steps of length unit (-i dt real time, -dtau imaginary time). A chain paused mid-way (pending)
+   resumes with the merged stage it was about to apply, so pausing changes no arithmetic: a
+   checkpointed run is bit-identical to an uninterrupted one. */
+static PetscErrorCode Steps(QrbmPropagator *pr, const QrbmSchemeDef *sc, PetscInt nsteps, qcomplex unit, QrbmObservables *obs, PetscBool real, PetscInt *done)
+{
+  const int n     = sc->n;
+  double    carry = pr->pending ? sc->c[n - 1] : 0;
+  PetscFunctionBeginUser;
+  *done       = 0;
   pr->pending = PETSC_FALSE;
+  if (!sc->vfirst) {
+    PetscCall(Stage(pr, sc, 0, sc->c[0] + carry, unit, NULL));
+    carry = 0;
+  }
   for (PetscInt s = 0; s < nsteps; s++) {
     const PetscBool last = s == nsteps - 1;
     PetscBool       pause = PETSC_FALSE;
-    if (real && pr->draw && (pr->step % pr->cfg->rb_steps == 0 || !pr->have_w)) PetscCall(Shuffle(pr));
-    for (int i = 0; i < nv - 1; i++) {
-      PetscCall(Potential(pr, unit * pr->b[i]));
-      PetscCall(Kinetic(pr, unit * pr->a[i + 1], NULL));
-    }
-    PetscCall(Potential(pr, unit * pr->b[nv - 1]));
+    if (real && pr->draw) PetscCall(Reshuffle(pr, sc, unit, &carry));
+    if (sc->vfirst) PetscCall(Stage(pr, sc, 0, sc->c[0] + carry, unit, NULL));
+    carry = 0;
+    for (int i = 1; i < n - 1; i++) PetscCall(Stage(pr, sc, i, sc->c[i], unit, NULL));
     (*done)++;
     if (real) {
       pr->step++;
       PetscCall(Progress(pr));
     }
-    if (last) PetscCall(Kinetic(pr, unit * pr->a[nv], obs));
+    if (last) PetscCall(Stage(pr, sc, n - 1, sc->c[n - 1], unit, sc->vfirst ? NULL : obs));
     else {
       if (real && pr->check) PetscCall(pr->check(pr->check_ctx, &pause));
       if (pause) {
         pr->pending = PETSC_TRUE;
         PetscFunctionReturn(PETSC_SUCCESS);
       }
-      PetscCall(Kinetic(pr, unit * (pr->a[nv] + pr->a[0]), NULL));
+      if (sc->vfirst) carry = sc->c[n - 1];
+      else PetscCall(Stage(pr, sc, 0, sc->c[n - 1] + sc->c[0], unit, NULL));
     }
   }
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -130,8 +214,9 @@ static PetscErrorCode Steps(QrbmPropagator *pr, PetscInt nsteps, qcomplex unit, 
 PetscErrorCode QrbmPropagatorAdvance(QrbmPropagator *pr, PetscInt nsteps, QrbmObservables *obs, PetscInt *done)
 {
   PetscFunctionBeginUser;
-  PetscCall(Steps(pr, nsteps, -I * pr->cfg->dt, obs, PETSC_TRUE, done));
+  PetscCall(Steps(pr, &pr->sc, nsteps, -I * pr->cfg->dt, obs, PETSC_TRUE, done));
   if (obs && *done == nsteps) {
+    if (pr->sc.vfirst) PetscCall(Kinetic(pr, 0.0, obs)); /* momentum observables: one extra FFT pair */
     PetscCall(QrbmObservablesPosition(obs, pr->pot, &pr->Wexact, pr->st->psi));
     obs->step = pr->step;
     obs->time = pr->step * pr->cfg->dt;
@@ -140,7 +225,7 @@ PetscErrorCode QrbmPropagatorAdvance(QrbmPropagator *pr, PetscInt nsteps, QrbmOb
 }
 
 /* Imaginary time always uses Strang, whatever -scheme: a splitting with a negative coefficient
-   (Yoshida-4's w0) multiplies high modes by exp(+|w0| dtau T/hbar) and can converge to a spurious
+   (Yoshida-4's w0, the Blanes-Moan schemes) or a force-gradient term multiplies high modes by exp(+|w0| dtau T/hbar) and can converge to a spurious
    state. Stop: the energy of the normalised state changes by less than ground_tol (relative) over 10
    steps. With s = dtau/hbar the fixed point is the ground state of Strang's modified Hamiltonian
    H + s^2 C + O(s^4), C = -[T,[T,V]]/24 - [V,[T,V]]/12, so its residual ||H psi - E psi|| is
@@ -170,16 +255,12 @@ static PetscErrorCode GroundCheck(QrbmPropagator *pr, const QrbmObservables *obs
 PetscErrorCode QrbmPropagatorGroundState(QrbmPropagator *pr, QrbmObservables *obs)
 {
   const QrbmConfig *c     = pr->cfg;
-  const int         nv    = pr->nv;
-  double            eprev = PETSC_MAX_REAL, norm, a[4], b[3];
+  double            eprev = PETSC_MAX_REAL, norm;
   PetscInt          it, done;
   PetscFunctionBeginUser;
-  PetscCall(PetscArraycpy(a, pr->a, 4));
-  PetscCall(PetscArraycpy(b, pr->b, 3));
-  pr->nv = 1; pr->a[0] = pr->a[1] = 0.5; pr->b[0] = 1; /* Strang */
   if (!c->quiet) PetscCall(PetscPrintf(pr->g->comm, "ground state: imaginary time with strang (positive coefficients), whatever -scheme (%s) the real-time run uses\n", QrbmSchemeNames[c->scheme]));
   for (it = 0; it < c->ground_maxiter; it += 10) {
-    PetscCall(Steps(pr, 10, -c->ground_dtau, NULL, PETSC_FALSE, &done));
+    PetscCall(Steps(pr, &pr->strang, 10, -c->ground_dtau, NULL, PETSC_FALSE, &done));
     PetscCall(QrbmStateNorm(pr->st, &norm));
     PetscCheck(PetscIsNormalReal(norm), pr->g->comm, PETSC_ERR_NOT_CONVERGED,
                "-init ground: the state left the double range in 10 imaginary-time steps (norm %g): exp(-dtau E/hbar) under- or overflows with -ground_dtau %g and -hbar %g for the energies on this grid; lower -ground_dtau or raise -hbar",
@@ -189,9 +270,6 @@ PetscErrorCode QrbmPropagatorGroundState(QrbmPropagator *pr, QrbmObservables *ob
     if (fabs(obs->energy - eprev) <= c->ground_tol * fabs(obs->energy)) break;
     eprev = obs->energy;
   }
-  pr->nv = nv;
-  PetscCall(PetscArraycpy(pr->a, a, 4));
-  PetscCall(PetscArraycpy(pr->b, b, 3));
   PetscCheck(it < c->ground_maxiter, pr->g->comm, PETSC_ERR_NOT_CONVERGED, "-init ground: no convergence to -ground_tol %g within -ground_maxiter %" PetscInt_FMT " steps (last energy change %g): raise -ground_maxiter or -ground_dtau",
              (double)c->ground_tol, c->ground_maxiter, fabs(obs->energy - eprev));
   if (!c->quiet) PetscCall(PetscPrintf(pr->g->comm, "ground state: E = %.12g after %" PetscInt_FMT " imaginary-time steps of %g\n", obs->energy, it + 10, (double)c->ground_dtau));

@@ -32,6 +32,9 @@ PetscErrorCode QrbmGridCreate(MPI_Comm comm, const QrbmConfig *cfg, QrbmGrid *g)
 PetscErrorCode QrbmGridDestroy(QrbmGrid *g);
 /* Per-rank bytes the run will allocate (state, FFTW transpose scratch, saved state copies, tables). */
 double QrbmGridBytesPerRank(const QrbmGrid *g, PetscInt extra_states);
+/* Memory per rank the run may use (-memory_limit_mb or MemAvailable / ranks on the node; the
+   group's minimum). */
+PetscErrorCode QrbmGridAvailableBytes(const QrbmGrid *g, const QrbmConfig *cfg, double *avail);
 /* Prints the estimate and refuses the run when it exceeds the memory available per rank;
    extra_bytes: what other modules allocate besides the grid's states. */
 PetscErrorCode QrbmGridCheckMemory(const QrbmGrid *g, const QrbmConfig *cfg, PetscInt extra_states, double extra_bytes);

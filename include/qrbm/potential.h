@@ -3,7 +3,7 @@
 #include <qrbm/grid.h>
 #include <qrbm/util.h>
 
-#define QRBM_PHASE_CACHE 16
+#define QRBM_PHASE_CACHE 48
 
 /* Pair weights: w[l * N + n] for l < n is the coupling of pair (l, n) (0 = no interaction). */
 typedef struct {
@@ -19,9 +19,17 @@ typedef struct {
   double         *V2;     /* V at the minimum-image separation on the doubled difference grid */
   double         *U;      /* trap on the one-particle grid (M^d) */
   int             ncache; /* phase tables exp(z/hbar * w * V) and exp(z/hbar * U), keyed by (z, w) */
-  struct { qcomplex z; double w; qcomplex *tab; } cache[QRBM_PHASE_CACHE];
+  struct { qcomplex z; double w, gamma; qcomplex *tab; } cache[QRBM_PHASE_CACHE];
   int             nthreads;
   qcomplex       *scratch; /* per-thread vectors of the hoisted products */
+  /* force-gradient stages (QrbmPotentialSetUpGradient): d planes of V' on the doubled grid,
+     |V'|^2 and omega^2 D.V' there (D the raw difference), d planes of U' on the one-particle grid */
+  double         *dV2, *S2, *C2, *dU, omega2;
+  PetscBool       fg_cache;  /* keep the per-point modified phase (three-body terms) between steps */
+  PetscBool       fg_valid;
+  qcomplex       *fg_phase, fg_z; /* cached phase on the local points, valid for (fg_z, fg_gamma, fg_W) */
+  double          fg_gamma;
+  QrbmPairWeights fg_W;
 } QrbmPotential;
 
 PetscErrorCode QrbmPotentialCreate(const QrbmGrid *g, const QrbmConfig *cfg, QrbmPotential *pot);
@@ -33,5 +41,12 @@ void QrbmPairWeightsExact(PetscInt N, QrbmPairWeights *W);
 PetscErrorCode QrbmPotentialApply(QrbmPotential *pot, const QrbmPairWeights *W, qcomplex z, qcomplex *psi);
 /* Local sums of |psi|^2 sum_{l<n} w_ln V(x_l - x_n) (long double; caller reduces). */
 PetscErrorCode QrbmPotentialEnergyLocal(QrbmPotential *pot, const QrbmPairWeights *W, const qcomplex *psi, long double *e_int);
-/* V and U as functions (also used by tests). */
+/* Force-gradient stages need V' and U' tables; with cache, the per-point phase of three-body
+   cases is kept (one state-sized array, counted in the memory estimate by the caller). */
+PetscErrorCode QrbmPotentialSetUpGradient(QrbmPotential *pot, const QrbmConfig *cfg, PetscBool cache);
+/* psi *= exp(z/hbar * (Phi + gamma |grad Phi|^2)), Phi = sum_m U(x_m) + sum_{l<n} w_ln V(x_l - x_n),
+   gradient over all N d coordinates (mass 1). gamma = 0 is QrbmPotentialApply. */
+PetscErrorCode QrbmPotentialApplyGradient(QrbmPotential *pot, const QrbmPairWeights *W, qcomplex z, double gamma, qcomplex *psi);
+/* V, V' and U as functions (also used by tests). */
 double QrbmPotentialPair(const QrbmConfig *cfg, const double *r);
+void   QrbmPotentialPairGradient(const QrbmConfig *cfg, const double *r, double *grad);

@@ -1,9 +1,26 @@
-/* Splitting schemes (Strang, Yoshida 4th order) with merged kinetic sub-steps, and imaginary time. */
+/* Splitting schemes (Strang, Yoshida-4, Chin 4A force gradient, Blanes-Moan SRKN) with merged
+   sub-steps between steps, and imaginary time. */
 #pragma once
 #include <qrbm/batch.h>
 #include <qrbm/kinetic.h>
 #include <qrbm/observables.h>
 #include <qrbm/state.h>
+
+#define QRBM_MAX_STAGES 23
+
+/* One step is the stage sequence c[0], ..., c[n-1] (n odd, symmetric), kinds alternating, stage 0
+   kinetic or (vfirst) potential: K(c dt) = exp(-i c dt T/hbar), P(c dt) = exp(-i c dt Phi/hbar),
+   a potential stage with f != 0 is exp(-i/hbar (c dt Phi - f dt^3 |grad Phi|^2)) (force gradient). */
+typedef struct {
+  const char *name;
+  int         order, n;
+  PetscBool   vfirst;
+  double      c[QRBM_MAX_STAGES], f[QRBM_MAX_STAGES];
+} QrbmSchemeDef;
+
+/* The definition of a -scheme value; FFT pairs per step: (n - 1) / 2 (+1 when !vfirst). */
+PetscErrorCode QrbmSchemeGet(QrbmScheme scheme, QrbmSchemeDef *def);
+PetscBool      QrbmSchemeNeedsGradient(const QrbmSchemeDef *def);
 
 typedef struct {
   const QrbmConfig *cfg;
@@ -13,13 +30,13 @@ typedef struct {
   QrbmPotential    *pot;
   QrbmPairWeights   W;        /* pair weights of the dynamics */
   QrbmPairWeights   Wexact;   /* pair weights of H_N (for the energy) */
-  int               nv;       /* potential sub-steps per step */
-  double            a[4], b[3]; /* kinetic (nv+1) and potential (nv) coefficients of one step */
+  QrbmSchemeDef     sc;       /* the real-time scheme */
+  QrbmSchemeDef     strang;   /* imaginary time: always Strang (positive coefficients) */
   PetscBool         draw;     /* random batch sampling: new pairing at every interval start */
   PetscBool         have_w;   /* W holds the pairing of the current interval */
   PetscInt          realization;
   PetscInt          step;     /* steps done */
-  PetscBool         pending;  /* mid-chain: psi still lacks the closing kinetic sub-step of `step` */
+  PetscBool         pending;  /* mid-chain: psi still lacks the closing stage of `step` (merged with the next opening one) */
   /* Called collectively after every step that does not end an Advance; a true `pause` returns
      from Advance mid-chain (pending) so that the caller can write a checkpoint. */
   PetscErrorCode  (*check)(void *ctx, PetscBool *pause);
