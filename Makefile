@@ -28,7 +28,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/tests/%)
 MPIRUN   := OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun --oversubscribe
 PY       := /usr/bin/python3
 
-.PHONY: all deps run study check unit pytest bench install clean
+.PHONY: all deps run study check unit pytest bench bench-wp install clean
 all: bin/qrbm bin/qrbm-compare bin/qrbm-extrapolate
 
 $(DEPS_OK): tools/install-deps
@@ -80,6 +80,12 @@ build/bench/%: bench/%.c build/libqrbm.a | build
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(LDFLAGS) $^ -o $@ $(PKG_LIBS) $(LDLIBS)
 bench: $(DEPS_OK) bin/qrbm build/bench/bench_potential build/bench/bench_rdm build/bench/bench_stream build/bench/bench_step
 	$(PY) bench/run_bench.py
+
+# Work-precision diagram against XMDS2 (bench/work_precision.py). xmds2 is installed here only,
+# never by make run / make check.
+bench-wp: $(DEPS_OK) bin/qrbm
+	@command -v xmds2 >/dev/null || { apt-get update && apt-get install -y --no-install-recommends xmds2; } || sudo sh -c 'apt-get update && apt-get install -y --no-install-recommends xmds2'
+	$(PY) bench/work_precision.py
 
 install: bin/qrbm bin/qrbm-compare bin/qrbm-extrapolate
 	install -D -m 755 bin/qrbm $(DESTDIR)$(PREFIX)/bin/qrbm

@@ -277,6 +277,8 @@ static PetscErrorCode GradientCache(QrbmRun *r, PetscInt extra, double others, P
   if (c->method == QRBM_METHOD_RBM && c->batch_size < 3 && c->reference == QRBM_REFERENCE_NONE) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(QrbmGridAvailableBytes(&r->grid, c, &avail));
   *cache = QrbmGridBytesPerRank(&r->grid, extra + 1) + others <= avail ? PETSC_TRUE : PETSC_FALSE;
+  if (!*cache && !c->quiet)
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "-scheme %s: the modified potential (three-body terms) is recomputed per point at every force-gradient stage: its cache (one state copy) does not fit in memory\n", sd.name));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -110,7 +110,7 @@ CASES = {
     "cosine_width_not_dividing_box": (1, ["-potential", "cosine", "-potential_width", "3"],
                                       [r"-potential_width 3\.?: the cosine wavelength must divide -box 16\.? \(L/width integer\)"], None, []),
     # enumerated options
-    "scheme_bogus":            (1, ["-scheme", "bogus"], [r"-scheme bogus: valid values are strang yoshida4$"], None, []),
+    "scheme_bogus":            (1, ["-scheme", "bogus"], [r"-scheme bogus: valid values are strang yoshida4 chin4 bm6 bm11$"], None, []),
     "potential_bogus":         (1, ["-potential", "bogus"], [r"-potential bogus: valid values are none gaussian softcoulomb cosine$"], None, []),
     "init_bogus":              (1, ["-init", "bogus"], [r"-init bogus: valid values are coherent symmetrized ground$"], None, []),
     "planner_bogus":           (1, ["-fftw_planner", "bogus"], [r"-fftw_planner bogus: valid values are estimate measure patient$"], None, []),

@@ -269,6 +269,105 @@ static void test_apply_d3(void **state)
   run_setups(list, sizeof(list) / sizeof(list[0]));
 }
 
+/* Own V'(r): the derivative of naive_V, with a component zeroed at exactly half a box (+-L/2 are
+   one grid point there, docs/numerics.md). */
+static void naive_dV(const Setup *s, const double *r, double *g)
+{
+  double r2 = 0;
+  for (PetscInt a = 0; a < s->d; a++) r2 += r[a] * r[a];
+  for (PetscInt a = 0; a < s->d; a++) {
+    switch (s->kind) {
+    case QRBM_POT_NONE: g[a] = 0; break;
+    case QRBM_POT_GAUSSIAN: g[a] = -r[a] / (s->sigma * s->sigma) * s->lambda * exp(-r2 / (2 * s->sigma * s->sigma)); break;
+    case QRBM_POT_SOFTCOULOMB: g[a] = -s->lambda * r[a] / pow(r2 + s->sigma * s->sigma, 1.5); break;
+    case QRBM_POT_COSINE: g[a] = -s->lambda / s->d * 2 * PETSC_PI / s->sigma * sin(2 * PETSC_PI * r[a] / s->sigma); break;
+    }
+    if (fabs(fabs(r[a]) - 0.5 * s->L) < 1e-12 * s->L) g[a] = 0;
+  }
+}
+
+/* Phi + gamma |grad Phi|^2 at one point, gradient over every coordinate (mass 1). */
+static long double naive_modified(const Setup *s, const QrbmPairWeights *W, ptrdiff_t flat, double gamma)
+{
+  double      x[QRBM_MAX_PARTICLES][3], grad[QRBM_MAX_PARTICLES][3] = {{0}};
+  long double u, v, G = 0;
+  naive_sums(s, W, flat, &u, &v);
+  coords(s, flat, x);
+  for (PetscInt m = 0; m < s->N; m++)
+    for (PetscInt a = 0; a < s->d; a++) grad[m][a] = s->omega * s->omega * x[m][a];
+  for (PetscInt l = 0; l < s->N; l++)
+    for (PetscInt n = 0; n < s->N; n++) {
+      const double w = W->w[PetscMin(l, n) * s->N + PetscMax(l, n)];
+      double       r[3], g[3];
+      if (n == l || w == 0) continue;
+      for (PetscInt a = 0; a < s->d; a++) r[a] = min_image(x[l][a] - x[n][a], s->L);
+      naive_dV(s, r, g);
+      for (PetscInt a = 0; a < s->d; a++) grad[l][a] += w * g[a];
+    }
+  for (PetscInt m = 0; m < s->N; m++)
+    for (PetscInt a = 0; a < s->d; a++) G += (long double)grad[m][a] * grad[m][a];
+  return u + v + gamma * G;
+}
+
+/* QrbmPotentialApplyGradient against the naive modified potential: pair-only weights (hoisted
+   tables), three-body weights with and without the per-point cache, twice (cache reuse). */
+static void test_apply_gradient(void **state)
+{
+  (void)state;
+  const Setup list[] = {
+    {2, 1, 8, 6.0, 1.0, 0.7, 1.3, 1.1, QRBM_POT_GAUSSIAN}, /* even M: separations of L/2 */
+    {3, 1, 7, 6.0, 0.8, 0.7, 1.3, 1.1, QRBM_POT_GAUSSIAN},
+    {4, 1, 6, 6.0, 1.0, 0.5, -0.9, 0.6, QRBM_POT_SOFTCOULOMB},
+    {4, 1, 6, 6.0, 1.2, 0.5, 0.8, 3.0, QRBM_POT_COSINE},
+    {3, 2, 4, 6.0, 1.0, 0.4, 0.7, 0.5, QRBM_POT_GAUSSIAN},
+    {2, 2, 5, 6.0, 1.0, 0.7, 1.3, 1.1, QRBM_POT_SOFTCOULOMB},
+  };
+  const double   gamma = -0.0123;
+  const qcomplex z     = -0.21 * I;
+  int            bad   = 0;
+  for (size_t k = 0; k < sizeof(list) / sizeof(list[0]); k++) {
+    const Setup    *s = &list[k];
+    const ptrdiff_t n = npoints(s);
+    QrbmConfig      cfg;
+    QrbmGrid        g;
+    make_config(s, &cfg);
+    assert_int_equal(QrbmGridCreate(PETSC_COMM_SELF, &cfg, &g), 0);
+    qcomplex *psi = malloc(sizeof(qcomplex) * (size_t)n), *psi0 = malloc(sizeof(qcomplex) * (size_t)n);
+    assert_non_null(psi);
+    assert_non_null(psi0);
+    for (int p = 0; p < W_NPATTERNS; p++)
+      for (int cache = 0; cache < 2; cache++) {
+        QrbmPairWeights W;
+        QrbmPotential   pot;
+        double          err = 0, scale = 0;
+        weights(s->N, (Pattern)p, &W);
+        assert_int_equal(QrbmPotentialCreate(&g, &cfg, &pot), 0);
+        assert_int_equal(QrbmPotentialSetUpGradient(&pot, &cfg, cache ? PETSC_TRUE : PETSC_FALSE), 0);
+        random_psi(psi0, n);
+        memcpy(psi, psi0, sizeof(qcomplex) * (size_t)n);
+        assert_int_equal(QrbmPotentialApplyGradient(&pot, &W, z, gamma, psi), 0);
+        assert_int_equal(QrbmPotentialApplyGradient(&pot, &W, z, gamma, psi), 0);
+        for (ptrdiff_t i = 0; i < n; i++) {
+          const long double e    = naive_modified(s, &W, i, gamma);
+          const qcomplex    want = psi0[i] * cexp(2 * z / s->hbar * (double)e);
+          err   = fmax(err, cabs(psi[i] - want) / cabs(want));
+          scale = fmax(scale, fabs((double)e));
+        }
+        /* phase error ~ eps |2 z/hbar| (|Phi| + |gamma| |grad Phi|^2) summed over O(N^2 d) terms */
+        if (!(err <= 1e-14 * fmax(1.0, 2 * cabs(z) / s->hbar * scale) * s->N * s->N)) {
+          print_error("ApplyGradient N=%d d=%d M=%d %s weights %s cache %d: max rel err %.3g (exponent scale %.3g)\n", (int)s->N, (int)s->d, (int)s->M,
+                      QrbmPotentialNames[s->kind], pattern_names[p], cache, err, scale);
+          bad++;
+        }
+        assert_int_equal(QrbmPotentialDestroy(&pot), 0);
+      }
+    free(psi);
+    free(psi0);
+    assert_int_equal(QrbmGridDestroy(&g), 0);
+  }
+  if (bad) fail_msg("%d force-gradient checks failed", bad);
+}
+
 /* The potential tables: V on the pair difference grid equals QrbmPotentialPair at the minimum
    image, and QrbmPotentialPair equals the formulas of the documentation. */
 static void test_pair_function(void **state)
@@ -301,6 +400,7 @@ int main(void)
     cmocka_unit_test(test_apply_d1),
     cmocka_unit_test(test_apply_d2),
     cmocka_unit_test(test_apply_d3),
+    cmocka_unit_test(test_apply_gradient),
   };
   return UNIT_RUN("potential", tests, 88172645463325252ull);
 }

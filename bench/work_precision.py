@@ -1,0 +1,190 @@
+#!/usr/bin/python3
+"""Work-precision diagram: qrbm's splitting schemes against XMDS2's RK4IP and ARK45IP (`make bench-wp`).
+
+Problem (the same grid in both codes, bench/wp_4p.xmds): 4 particles in 1-D, M = 64 on [-8, 8),
+Gaussian pair potential 2 exp(-r^2/2) (minimum image, coupling 1/3), coherent product start
+q = 0.3, p = 0.2, hbar = 1, t = 1, no trap. Measured at t = 1: the relative error of the
+particle-averaged <x^2> and the relative L2 error of the one-body density.
+
+Rules: one run of this script makes every number (ratios only within it); both codes use the same
+thread count (-threads / <fftw threads>) on one process; FFTW wisdom is warm for both (one unmeasured
+warm-up run per code before the measured ones: qrbm caches its wisdom per user, XMDS2 in
+~/.xmds/wisdom); XMDS2 compile time is excluded (each variant is compiled before any timing).
+Time is each code's own elapsed time (qrbm: the wall time on its summary line, set-up included; XMDS2: its
+<benchmark/> "Time elapsed for simulation"); both include setting up the potential and the initial
+state. Reference: qrbm bm11 at dt = 1/256 and chin4 at dt = 1/512 must agree to 1e-10 in both
+errors (else the script fails); bm11's result is the reference.
+
+Output: bench/wp.png (time against error, one panel per error) and a table on stdout and in
+bench/wp.txt with, for each target error (1e-6, 1e-8), the time each method needs (log-log
+interpolation between its measured points) and the ratios of qrbm's best scheme to XMDS2's best
+integrator and to qrbm-yoshida4.
+"""
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+QRBM = ROOT / "bin" / "qrbm"
+TEMPLATE = ROOT / "bench" / "wp_4p.xmds"
+ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OMP_NUM_THREADS="1")
+PROBLEM = ["-particles", "4", "-dim", "1", "-grid", "64", "-box", "16", "-potential", "gaussian", "-potential_strength", "2",
+           "-potential_width", "1", "-init", "coherent", "-init_q", "0.3", "-init_p", "0.2", "-t_final", "1"]
+# steps per unit time for each qrbm scheme (chosen to span ~1e-4 .. 1e-10)
+QRBM_STEPS = {"strang": [64, 256, 1024], "yoshida4": [8, 16, 32, 64, 128], "chin4": [4, 8, 16, 32, 64],
+              "bm6": [2, 4, 8, 16, 32], "bm11": [2, 4, 8, 16]}
+RK4IP_STEPS = [16, 32, 64, 128]
+ARK45_TOLS = [1e-6, 1e-8, 1e-10]
+TARGETS = [1e-6, 1e-8]
+
+
+def qrbm_run(scheme, nsteps, threads, work):
+    out = work / f"q_{scheme}_{nsteps}.h5"
+    cmd = ["mpirun", "--oversubscribe", "-np", "1", str(QRBM)] + PROBLEM + [
+        "-scheme", scheme, "-dt", repr(1.0 / nsteps), "-output_interval", str(nsteps), "-threads", str(threads),
+        "-fftw_planner", "measure", "-output", str(out)]
+    res = subprocess.run(cmd, capture_output=True, text=True, env=ENV)
+    if res.returncode:
+        sys.exit(f"qrbm failed: {' '.join(cmd)}\n{res.stdout}\n{res.stderr}")
+    m = re.search(r"threads, ([0-9.]+) s", res.stdout)  # the summary line: wall time of the run
+    with h5py.File(out) as f:
+        x2, rho = f["observables/x2"][-1], f["density/rho"][-1]
+    out.unlink()
+    return (float(m.group(1)) if m else float("nan")), x2, np.ravel(rho)
+
+
+def xmds_build(name, algorithm, stepping, threads, work):
+    src = TEMPLATE.read_text().replace("@NAME@", name).replace("@ALGORITHM@", algorithm).replace("@STEPPING@", stepping)
+    src = src.replace("@THREADS@", str(threads))
+    (work / f"{name}.xmds").write_text(src)
+    res = subprocess.run(["xmds2", f"{name}.xmds"], cwd=work, capture_output=True, text=True)
+    if res.returncode:
+        sys.exit(f"xmds2 {name}.xmds failed:\n{res.stdout}\n{res.stderr}")
+    return work / name
+
+
+def xmds_run(exe):
+    res = subprocess.run([str(exe)], cwd=exe.parent, capture_output=True, text=True)
+    if res.returncode:
+        sys.exit(f"{exe} failed:\n{res.stdout}\n{res.stderr}")
+    m = re.search(r"Time elapsed for simulation is:\s*([0-9.eE+-]+)", res.stdout)
+    with h5py.File(exe.parent / f"{exe.name}.h5") as f:
+        dens = np.ravel(f["1/dens"][...])
+        xx, nrm = float(np.ravel(f["2/xx"][...])[0]), float(np.ravel(f["2/nrm"][...])[0])
+    return float(m.group(1)), xx / nrm, dens
+
+
+def errors(x2, rho, ref):
+    x2r, rhor = ref
+    rho = rho / rho.sum()
+    return abs(x2 - x2r) / abs(x2r), np.linalg.norm(rho - rhor) / np.linalg.norm(rhor)
+
+
+def time_at(points, target, k):
+    """Time to reach error `target` (index k: 0 = <x^2>, 1 = density) by log-log interpolation
+    between consecutive measured points; nan when the target is outside the measured range."""
+    pts = sorted((p[1 + k], p[0]) for p in points if p[1 + k] > 0)
+    for (e1, t1), (e2, t2) in zip(pts, pts[1:]):
+        if e1 <= target <= e2:
+            s = (np.log(target) - np.log(e1)) / (np.log(e2) - np.log(e1))
+            return float(np.exp(np.log(t1) + s * (np.log(t2) - np.log(t1))))
+    return float("nan")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--work", default=str(ROOT / "bench" / "wp-work"))
+    ap.add_argument("--no-xmds", action="store_true", help="qrbm only (no XMDS2 installed)")
+    a = ap.parse_args()
+    work = Path(a.work)
+    work.mkdir(parents=True, exist_ok=True)
+    use_xmds = not a.no_xmds
+    if use_xmds and not shutil.which("xmds2"):
+        sys.exit("xmds2 not found: make bench-wp installs the Debian package xmds2 (or pass --no-xmds)")
+
+    exes = {}
+    if use_xmds:  # compile everything first: compile time is not measured
+        for n in RK4IP_STEPS:
+            exes["xmds-RK4IP", n] = xmds_build(f"wp_rk4ip_{n}", "RK4IP", f'steps="{n}"', a.threads, work)
+        for tol in ARK45_TOLS:
+            exes["xmds-ARK45IP", tol] = xmds_build(f"wp_ark45ip_{tol:g}".replace("-", "m"), "ARK45IP", f'steps="16" tolerance="{tol:g}"', a.threads, work)
+
+    # warm-up (wisdom), then the reference from two schemes that must agree
+    qrbm_run("chin4", 4, a.threads, work)
+    if use_xmds:
+        xmds_run(exes["xmds-RK4IP", RK4IP_STEPS[0]])
+    _, x2r, rhor = qrbm_run("bm11", 256, a.threads, work)
+    _, x2c, rhoc = qrbm_run("chin4", 512, a.threads, work)
+    ref = (x2r, rhor / rhor.sum())
+    agree = errors(x2c, rhoc, ref)
+    if max(agree) > 1e-10:
+        sys.exit(f"reference: bm11 (dt 1/256) and chin4 (dt 1/512) disagree by {agree}")
+
+    results = {}
+    for scheme, steps in QRBM_STEPS.items():
+        for n in steps:
+            t, x2, rho = qrbm_run(scheme, n, a.threads, work)
+            results.setdefault("qrbm-" + scheme, []).append((t, *errors(x2, rho, ref), f"dt=1/{n}"))
+    for (name, par), exe in exes.items():
+        t, x2, rho = xmds_run(exe)
+        results.setdefault(name, []).append((t, *errors(x2, rho, ref), f"steps={par}" if "RK4" in name else f"tol={par:g}"))
+    report(results, agree, a, use_xmds)
+
+
+def report(results, agree, a, use_xmds):
+    lines = [f"# work-precision: N=4 d=1 M=64 t=1, {a.threads} threads; reference bm11 dt=1/256 vs chin4 dt=1/512: "
+             f"{agree[0]:.1e} (<x^2>), {agree[1]:.1e} (density)",
+             f"{'method':16s} {'setting':12s} {'time [s]':>9s} {'err <x^2>':>10s} {'err rho':>10s}"]
+    for name, pts in results.items():
+        for t, e1, e2, s in pts:
+            lines.append(f"{name:16s} {s:12s} {t:9.3f} {e1:10.2e} {e2:10.2e}")
+    for k, what in enumerate(["<x^2>", "density"]):
+        for target in TARGETS:
+            times = {name: time_at(pts, target, k) for name, pts in results.items()}
+            q = {n: t for n, t in times.items() if n.startswith("qrbm") and np.isfinite(t)}
+            best = min(q, key=q.get) if q else None
+            row = "  ".join(f"{n}={t:.3g}s" for n, t in times.items())
+            lines.append(f"time to {what} error {target:g}: {row}")
+            if best:
+                x = [t for n, t in times.items() if n.startswith("xmds") and np.isfinite(t)]
+                ratio_x = q[best] / min(x) if x else float("nan")
+                ratio_y = q[best] / times["qrbm-yoshida4"] if np.isfinite(times["qrbm-yoshida4"]) else float("nan")
+                lines.append(f"  best qrbm {best}: {q[best]:.3g} s; / XMDS2 best = {ratio_x:.3f} (target <= 0.25); "
+                             f"/ qrbm-yoshida4 = {ratio_y:.3f} (target <= 0.4)")
+    text = "\n".join(lines)
+    print(text)
+    (ROOT / "bench" / "wp.txt").write_text(text + "\n")
+    plot(results)
+
+
+def plot(results):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, axs = plt.subplots(1, 2, figsize=(11, 4.5))
+    for k, (ax, what) in enumerate(zip(axs, ["relative error of <x^2>(t=1)", "relative L2 error of the density"])):
+        for name, pts in results.items():
+            pts = sorted(pts, key=lambda p: p[0])
+            ax.loglog([p[1 + k] for p in pts], [p[0] for p in pts], "o-" if name.startswith("qrbm") else "s--", label=name)
+        for target in TARGETS:
+            ax.axvline(target, color="grey", lw=0.5)
+        ax.set_xlabel(what)
+        ax.set_ylabel("wall time [s]")
+        ax.invert_xaxis()
+    axs[0].legend(fontsize=8)
+    fig.suptitle("4 particles, 1-D, M = 64, t = 1 (bench/work_precision.py)")
+    fig.tight_layout()
+    fig.savefig(ROOT / "bench" / "wp.png", dpi=120)
+
+
+if __name__ == "__main__":
+    main()
