@@ -306,7 +306,9 @@ PetscErrorCode QrbmRunSetUp(QrbmRun *r)
   const PetscInt extra = ExtraStates(r, &keep_psi0);
   const double records = 8.0 * r->ntimes * r->rec.len * (4 + (c->rdm_interval > 0 ? c->rdm_batches : 0)); /* rows, accumulators, jackknife sums */
   const double ground = c->init == QRBM_INIT_GROUND ? 4 * (QrbmGridBytesPerRank(&r->grid, 1) - QrbmGridBytesPerRank(&r->grid, 0)) : 0; /* the check's temporaries */
-  const double others  = ground + records + (c->rdm_interval > 0 ? QrbmRdmBytesPerRank(&r->grid) : 0);
+  QrbmSchemeDef sd;
+  PetscCall(QrbmSchemeGet(c->scheme, &sd));
+  const double others = ground + records + (c->rdm_interval > 0 ? QrbmRdmBytesPerRank(&r->grid) : 0) + (QrbmSchemeNeedsGradient(&sd) ? QrbmPotentialGradientBytes(&r->grid) : 0);
   PetscBool    fg_cache;
   PetscCall(GradientCache(r, extra, others, &fg_cache));
   PetscCall(QrbmGridCheckMemory(&r->grid, c, extra + (fg_cache ? 1 : 0), others));

@@ -325,6 +325,11 @@ static ptrdiff_t TablePos(const ptrdiff_t *e, ptrdiff_t j)
   return (a * 2 * e[1] + b) * 2 * e[2] + c;
 }
 
+double QrbmPotentialGradientBytes(const QrbmGrid *g)
+{
+  return 8.0 * ((g->d + 2) * pow(2.0 * g->M, (double)g->d) + g->d * (double)g->Md);
+}
+
 PetscErrorCode QrbmPotentialSetUpGradient(QrbmPotential *pot, const QrbmConfig *cfg, PetscBool cache)
 {
   const QrbmGrid *g = pot->g;

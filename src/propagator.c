@@ -61,6 +61,7 @@ PetscErrorCode QrbmSchemeGet(QrbmScheme scheme, QrbmSchemeDef *d)
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
+
 PetscBool QrbmSchemeNeedsGradient(const QrbmSchemeDef *d)
 {
   for (int i = 0; i < d->n; i++)

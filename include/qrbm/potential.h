@@ -44,6 +44,8 @@ PetscErrorCode QrbmPotentialEnergyLocal(QrbmPotential *pot, const QrbmPairWeight
 /* Force-gradient stages need V' and U' tables; with cache, the per-point phase of three-body
    cases is kept (one state-sized array, counted in the memory estimate by the caller). */
 PetscErrorCode QrbmPotentialSetUpGradient(QrbmPotential *pot, const QrbmConfig *cfg, PetscBool cache);
+/* Bytes of those tables (without the cache), for the memory estimate. */
+double QrbmPotentialGradientBytes(const QrbmGrid *g);
 /* psi *= exp(z/hbar * (Phi + gamma |grad Phi|^2)), Phi = sum_m U(x_m) + sum_{l<n} w_ln V(x_l - x_n),
    gradient over all N d coordinates (mass 1). gamma = 0 is QrbmPotentialApply. */
 PetscErrorCode QrbmPotentialApplyGradient(QrbmPotential *pot, const QrbmPairWeights *W, qcomplex z, double gamma, qcomplex *psi);
