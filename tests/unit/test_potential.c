@@ -330,7 +330,7 @@ static void test_apply_gradient(void **state)
     const ptrdiff_t n = npoints(s);
     QrbmConfig      cfg;
     QrbmGrid        g;
-    make_config(s, &cfg);
+    potential_config(s, &cfg);
     assert_int_equal(QrbmGridCreate(PETSC_COMM_SELF, &cfg, &g), 0);
     qcomplex *psi = malloc(sizeof(qcomplex) * (size_t)n), *psi0 = malloc(sizeof(qcomplex) * (size_t)n);
     assert_non_null(psi);
