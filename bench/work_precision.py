@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 QRBM = ROOT / "bin" / "qrbm"
 TEMPLATE = ROOT / "bench" / "wp_4p.xmds"
 ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OMP_NUM_THREADS="1")
-PROBLEM = ["-particles", "4", "-dim", "1", "-grid", "64", "-box", "16", "-potential", "gaussian", "-potential_strength", "2",
+PROBLEM = ["-particles", "4", "-dim", "1", "-box", "16", "-potential", "gaussian", "-potential_strength", "2",
            "-potential_width", "1", "-init", "coherent", "-init_q", "0.3", "-init_p", "0.2", "-t_final", "1"]
 # steps per unit time (t = 1) for each qrbm scheme, chosen to bracket the targets 1e-6 and 1e-8
 # (one run costs ~0.3-2 s per FFT pair of 16.7M points on the 2-core machine, depending on load)
@@ -48,9 +48,9 @@ ARK45_TOLS = [1e-7, 1e-9]
 TARGETS = [1e-6, 1e-8]
 
 
-def qrbm_run(scheme, nsteps, threads, work):
+def qrbm_run(scheme, nsteps, threads, work, M):
     out = work / f"q_{scheme}_{nsteps}.h5"
-    cmd = ["mpirun", "--oversubscribe", "-np", "1", str(QRBM)] + PROBLEM + [
+    cmd = ["mpirun", "--oversubscribe", "-np", "1", str(QRBM)] + PROBLEM + ["-grid", str(M),
         "-scheme", scheme, "-dt", repr(1.0 / nsteps), "-output_interval", str(nsteps), "-threads", str(threads),
         "-fftw_planner", "measure", "-output", str(out)]
     t0 = time.perf_counter()
@@ -65,9 +65,9 @@ def qrbm_run(scheme, nsteps, threads, work):
     return wall, (float(m.group(1)) if m else float("nan")), x2, np.ravel(rho)
 
 
-def xmds_build(name, algorithm, stepping, threads, work):
+def xmds_build(name, algorithm, stepping, threads, work, M):
     src = TEMPLATE.read_text().replace("@NAME@", name).replace("@ALGORITHM@", algorithm).replace("@STEPPING@", stepping)
-    src = src.replace("@THREADS@", str(threads))
+    src = src.replace("@THREADS@", str(threads)).replace("@M@", str(M))
     (work / f"{name}.xmds").write_text(src)
     res = subprocess.run(["xmds2", f"{name}.xmds"], cwd=work, capture_output=True, text=True)
     if res.returncode:
@@ -110,6 +110,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--work", default=str(ROOT / "bench" / "wp-work"))
     ap.add_argument("--no-xmds", action="store_true", help="qrbm only (no XMDS2 installed)")
+    ap.add_argument("--grid", type=int, default=64, help="M (64 is the problem of the targets; smaller for a quick check)")
     a = ap.parse_args()
     work = Path(a.work)
     work.mkdir(parents=True, exist_ok=True)
@@ -121,16 +122,16 @@ def main():
     if use_xmds:  # compile everything first: compile time is not measured
         # XMDS2 names the interaction-picture integrators RK4 and ARK45 when an "ip" operator is used
         for n in RK4IP_STEPS:
-            exes["xmds-RK4IP", n] = xmds_build(f"wp_rk4ip_{n}", "RK4", f'steps="{n}"', a.threads, work)
+            exes["xmds-RK4IP", n] = xmds_build(f"wp_rk4ip_{n}", "RK4", f'steps="{n}"', a.threads, work, a.grid)
         for tol in ARK45_TOLS:
-            exes["xmds-ARK45IP", tol] = xmds_build(f"wp_ark45ip_{tol:g}".replace("-", "m"), "ARK45", f'steps="16" tolerance="{tol:g}"', a.threads, work)
+            exes["xmds-ARK45IP", tol] = xmds_build(f"wp_ark45ip_{tol:g}".replace("-", "m"), "ARK45", f'steps="16" tolerance="{tol:g}"', a.threads, work, a.grid)
 
     # warm-up (wisdom), then the reference from two schemes that must agree
-    qrbm_run("chin4", 4, a.threads, work)
+    qrbm_run("chin4", 4, a.threads, work, a.grid)
     if use_xmds:
         xmds_run(exes["xmds-RK4IP", RK4IP_STEPS[0]], a.threads)
-    _, _, x2r, rhor = qrbm_run("bm11", 16, a.threads, work)
-    _, _, x2c, rhoc = qrbm_run("chin4", 64, a.threads, work)
+    _, _, x2r, rhor = qrbm_run("bm11", 16, a.threads, work, a.grid)
+    _, _, x2c, rhoc = qrbm_run("chin4", 64, a.threads, work, a.grid)
     ref = (x2r, rhor / rhor.sum())
     agree = errors(x2c, rhoc, ref)
     print(f"reference: bm11 dt=1/16 vs chin4 dt=1/64: {agree[0]:.2e} (<x^2>), {agree[1]:.2e} (density)", flush=True)
@@ -140,7 +141,7 @@ def main():
     results = {}
     for scheme, steps in QRBM_STEPS.items():
         for n in steps:
-            t, own, x2, rho = qrbm_run(scheme, n, a.threads, work)
+            t, own, x2, rho = qrbm_run(scheme, n, a.threads, work, a.grid)
             add(results, "qrbm-" + scheme, (t, *errors(x2, rho, ref), f"dt=1/{n}", own))
     for (name, par), exe in exes.items():
         t, own, x2, rho = xmds_run(exe, a.threads)
@@ -155,7 +156,7 @@ def add(results, name, row):
 
 
 def report(results, agree, a):
-    lines = [f"# work-precision: N=4 d=1 M=64 t=1, {a.threads} threads; reference bm11 dt=1/256 vs chin4 dt=1/512: "
+    lines = [f"# work-precision: N=4 d=1 M={a.grid} t=1, {a.threads} threads; reference bm11 dt=1/16 vs chin4 dt=1/64: "
              f"{agree[0]:.1e} (<x^2>), {agree[1]:.1e} (density)",
              f"{'method':16s} {'setting':12s} {'wall [s]':>9s} {'own [s]':>9s} {'err <x^2>':>10s} {'err rho':>10s}"]
     for name, pts in results.items():
@@ -177,10 +178,10 @@ def report(results, agree, a):
     text = "\n".join(lines)
     print(text)
     (ROOT / "bench" / "wp.txt").write_text(text + "\n")
-    plot(results)
+    plot(results, a.grid)
 
 
-def plot(results):
+def plot(results, M):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -195,7 +196,7 @@ def plot(results):
         ax.set_ylabel("wall time [s]")
         ax.invert_xaxis()
     axs[0].legend(fontsize=8)
-    fig.suptitle("4 particles, 1-D, M = 64, t = 1 (bench/work_precision.py)")
+    fig.suptitle(f"4 particles, 1-D, M = {M}, t = 1 (bench/work_precision.py)")
     fig.tight_layout()
     fig.savefig(ROOT / "bench" / "wp.png", dpi=120)
 
