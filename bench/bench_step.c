@@ -76,6 +76,7 @@ int main(int argc, char **argv)
   PetscCall(QrbmKineticCreate(&g, &cfg, st.psi, &kin));
   PetscCall(QrbmPotentialCreate(&g, &cfg, &pot));
   PetscCall(QrbmPropagatorCreate(&cfg, &g, &st, &kin, &pot, &pr));
+  if (QrbmSchemeNeedsGradient(&pr.sc)) PetscCall(QrbmPotentialSetUpGradient(&pot, &cfg, PETSC_TRUE));
   na    = fftw_mpi_local_size_many_transposed(g.nfft, g.nglob, 1, FFTW_MPI_DEFAULT_BLOCK, FFTW_MPI_DEFAULT_BLOCK, g.comm, &n0, &s0, &n1, &s1);
   plain = fftw_alloc_complex((size_t)PetscMax(na, 1));
   PetscCheck(plain, PETSC_COMM_SELF, PETSC_ERR_MEM, "cannot allocate the plain FFT array");
@@ -111,7 +112,7 @@ int main(int argc, char **argv)
   }
   const double step = (t_n - t_1) / (double)n;
   PetscCall(PetscPrintf(PETSC_COMM_WORLD, "bench_step clock=%s N=%" PetscInt_FMT " M=%" PetscInt_FMT " d=%" PetscInt_FMT " scheme=%s threads=%" PetscInt_FMT " pairs=%d fftw_pair_s=%.6e pair_s=%.6e kinetic_s=%.6e potential_s=%.6e step_s=%.6e step_over_pairs=%.4f\n",
-                        cpu_clock ? "cpu" : "wall", g.N, g.M, g.d, QrbmSchemeNames[cfg.scheme], cfg.threads, pr.nv, t_fftw, t_pair, t_kin, t_pot, step, step / (pr.nv * t_fftw)));
+                        cpu_clock ? "cpu" : "wall", g.N, g.M, g.d, QrbmSchemeNames[cfg.scheme], cfg.threads, QrbmSchemePairs(&pr.sc), t_fftw, t_pair, t_kin, t_pot, step, step / (QrbmSchemePairs(&pr.sc) * t_fftw)));
   fftw_destroy_plan(pp[0]);
   fftw_destroy_plan(pp[1]);
   fftw_free(plain);

@@ -62,6 +62,8 @@ PetscErrorCode QrbmSchemeGet(QrbmScheme scheme, QrbmSchemeDef *d)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+int QrbmSchemePairs(const QrbmSchemeDef *d) { return (d->n - 1) / 2; }
+
 PetscBool QrbmSchemeNeedsGradient(const QrbmSchemeDef *d)
 {
   for (int i = 0; i < d->n; i++)

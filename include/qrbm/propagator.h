@@ -18,9 +18,11 @@ typedef struct {
   double      c[QRBM_MAX_STAGES], f[QRBM_MAX_STAGES];
 } QrbmSchemeDef;
 
-/* The definition of a -scheme value; FFT pairs per step: (n - 1) / 2 (+1 when !vfirst). */
+/* The definition of a -scheme value. */
 PetscErrorCode QrbmSchemeGet(QrbmScheme scheme, QrbmSchemeDef *def);
 PetscBool      QrbmSchemeNeedsGradient(const QrbmSchemeDef *def);
+/* FFT pairs per step in a merged chain: (n - 1) / 2 for either kind of first stage. */
+int            QrbmSchemePairs(const QrbmSchemeDef *def);
 
 typedef struct {
   const QrbmConfig *cfg;
