@@ -640,7 +640,10 @@ static PetscErrorCode Summary(QrbmRun *r, const double *mean, const double *stde
 {
   const QrbmConfig *c = &r->cfg;
   const double     *f0 = mean, *f1 = mean + (r->ntimes - 1) * r->rec.len, *s1 = stderr + (r->ntimes - 1) * r->rec.len;
+  const char       *names[5] = {"/observables/time", "/observables/norm", "/observables/energy", "/observables/x2", "/observables/p2"};
+  ptrdiff_t         o[5];
   PetscFunctionBeginUser;
+  for (int i = 0; i < 5; i++) o[i] = QrbmRecordField(&r->rec, names[i])->offset;
   if (c->quiet) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(PetscPrintf(r->ec.world, "qrbm %s: %s, N=%" PetscInt_FMT " d=%" PetscInt_FMT " M=%" PetscInt_FMT " (%g points), %s, %" PetscInt_FMT " steps, %d ranks = %d groups x %d, %" PetscInt_FMT " threads, %.2f s\n",
                         QRBM_VERSION, QrbmMethodNames[c->method], r->grid.N, r->grid.d, r->grid.M, r->grid.total, QrbmSchemeNames[c->scheme], c->nsteps, r->ec.wsize, r->ec.ngroups, r->grid.size, c->threads, r->wall));
@@ -648,7 +651,7 @@ static PetscErrorCode Summary(QrbmRun *r, const double *mean, const double *stde
     PetscCall(PetscPrintf(r->ec.world, "random batches: P=%" PetscInt_FMT ", Dt=%g, mean of %" PetscInt_FMT " sampled realisations (seed %" PetscInt64_FMT ") +- standard error\n", c->batch_size, (double)c->rb_dt, c->realizations, c->seed));
   if (c->expectation == QRBM_EXPECT_ENUMERATE)
     PetscCall(PetscPrintf(r->ec.world, "random batches: P=%" PetscInt_FMT ", Dt=%g, exact expectation over every pairing sequence\n", c->batch_size, (double)c->rb_dt));
-  PetscCall(PetscPrintf(r->ec.world, "t = %g: norm %.15f (drift %.2e), energy %.12g +- %.2e (drift %.2e), <x^2> %.8g +- %.2e, <p^2> %.8g +- %.2e\n", f1[0], f1[2], f1[2] - f0[2], f1[3], s1[3], f1[3] - f0[3], f1[7], s1[7], f1[8], s1[8]));
+  PetscCall(PetscPrintf(r->ec.world, "t = %g: norm %.15f (drift %.2e), energy %.12g +- %.2e (drift %.2e), <x^2> %.8g +- %.2e, <p^2> %.8g +- %.2e\n", f1[o[0]], f1[o[1]], f1[o[1]] - f0[o[1]], f1[o[2]], s1[o[2]], f1[o[2]] - f0[o[2]], f1[o[3]], s1[o[3]], f1[o[4]], s1[o[4]]));
   PetscCall(PetscPrintf(r->ec.world, "output: %s (%" PetscInt_FMT " output times)\n", c->output, r->ntimes));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -693,8 +696,8 @@ PetscErrorCode QrbmRunExecute(QrbmRun *r, PetscBool *stopped)
     PetscFunctionReturn(PETSC_SUCCESS);
   }
   for (PetscInt i = 0; i < r->ntimes; i++) { /* exact times, not averages of them */
-    mean[i * r->rec.len]     = r->tsteps[i] * c->dt;
-    mean[i * r->rec.len + 1] = (double)r->tsteps[i];
+    mean[i * r->rec.len + QrbmRecordField(&r->rec, "/observables/time")->offset] = r->tsteps[i] * c->dt;
+    mean[i * r->rec.len + QrbmRecordField(&r->rec, "/observables/step")->offset] = (double)r->tsteps[i];
   }
   if (!single) PetscCall(QrbmOutputAppend(&r->out, r->ntimes, mean, stderr));
   PetscCall(Report(r, mean, stderr));

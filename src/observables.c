@@ -3,6 +3,7 @@
 #include <qrbm/observables.h>
 #include <qrbm/events.h>
 #include <omp.h>
+#include <string.h>
 
 PetscErrorCode QrbmObservablesCreate(const QrbmGrid *g, double hbar, QrbmObservables *obs)
 {
@@ -166,6 +167,13 @@ PetscErrorCode QrbmRecordCreate(const QrbmGrid *g, const QrbmConfig *cfg, QrbmRe
 }
 
 PetscBool QrbmRecordHasRdm(const QrbmRecord *rec, PetscInt i) { return rec->rdm_interval > 0 && i % rec->rdm_interval == 0 ? PETSC_TRUE : PETSC_FALSE; }
+
+const QrbmField *QrbmRecordField(const QrbmRecord *rec, const char *name)
+{
+  for (int i = 0; i < rec->nfields; i++)
+    if (!strcmp(rec->f[i].name, name)) return &rec->f[i];
+  return NULL;
+}
 
 /* Same order as QrbmRecordCreate; /rdm/time and R_1, when present, are the caller's. */
 void QrbmObservablesPack(const QrbmObservables *o, const QrbmGrid *g, double *row)

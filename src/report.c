@@ -7,13 +7,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static const QrbmField *Field(const QrbmRecord *rec, const char *name)
-{
-  for (int i = 0; i < rec->nfields; i++)
-    if (!strcmp(rec->f[i].name, name)) return &rec->f[i];
-  return NULL;
-}
-
 /* The R_1 part of every RDM-time record, packed: nt x Md x Md. */
 static PetscErrorCode GatherR1(const QrbmReportInput *in, const double *rows, PetscInt *nt, qcomplex **R1, double **time)
 {
@@ -97,7 +90,7 @@ static PetscErrorCode ObservableColumns(const QrbmReportInput *in, const double 
   static const char *names[QRBM_ERROR_NOBS] = {"/observables/x2", "/observables/p2", "/observables/energy"};
   PetscFunctionBeginUser;
   for (int o = 0; o < QRBM_ERROR_NOBS; o++) {
-    const QrbmField *f = Field(in->rec, names[o]);
+    const QrbmField *f = QrbmRecordField(in->rec, names[o]);
     PetscCheck(f, PETSC_COMM_SELF, PETSC_ERR_PLIB, "record has no %s", names[o]);
     for (PetscInt i = 0; i < in->ntimes; i++) cols[o * in->ntimes + i] = rows[i * in->rec->len + f->offset];
   }

@@ -36,6 +36,9 @@ typedef struct {
 PetscErrorCode QrbmRecordCreate(const QrbmGrid *g, const QrbmConfig *cfg, QrbmRecord *rec);
 /* Output time i carries R_1. */
 PetscBool QrbmRecordHasRdm(const QrbmRecord *rec, PetscInt i);
+/* The field with HDF5 path `name` (e.g. "/observables/x2"), or NULL: users address record values
+   by name, never by a literal offset. */
+const QrbmField *QrbmRecordField(const QrbmRecord *rec, const char *name);
 void           QrbmObservablesPack(const QrbmObservables *obs, const QrbmGrid *g, double *row);
 
 PetscErrorCode QrbmObservablesCreate(const QrbmGrid *g, double hbar, QrbmObservables *obs);
