@@ -28,7 +28,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/tests/%)
 MPIRUN   := OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun --oversubscribe
 PY       := /usr/bin/python3
 
-.PHONY: all deps run study check unit pytest bench bench-wp install clean
+.PHONY: all deps run study check unit pytest bench bench-wp install clean FORCE
 all: bin/qrbm bin/qrbm-compare bin/qrbm-extrapolate
 
 $(DEPS_OK): tools/install-deps
@@ -41,6 +41,16 @@ $(STAMP): | build
 	touch $@
 build/%.o: src/%.c $(wildcard include/qrbm/*.h) $(STAMP) | build
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+# The git commit and whether the tree was modified, for the outputs' provenance (src/identity.c);
+# rewritten only when it changes, so an unchanged tree rebuilds nothing.
+GIT_COMMIT = $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+GIT_DIRTY  = $(shell test -z "$$(git status --porcelain --untracked-files=no 2>/dev/null)" && echo 0 || echo 1)
+build/git.h: FORCE | build
+	@printf '#define QRBM_GIT_COMMIT "%s"\n#define QRBM_GIT_DIRTY %s\n' "$(GIT_COMMIT)" "$(GIT_DIRTY)" > $@.new
+	@cmp -s $@.new $@ && rm $@.new || mv $@.new $@
+build/identity.o: build/git.h
+build/identity.o: CFLAGS += -Ibuild
+FORCE:
 build/libqrbm.a: $(LIB_OBJ)
 	ar rcs $@ $^
 bin/qrbm: build/main.o build/libqrbm.a | bin

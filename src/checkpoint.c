@@ -5,7 +5,13 @@
 #define _POSIX_C_SOURCE 200809L /* nanosleep */
 #include <qrbm/checkpoint.h>
 #include <qrbm/events.h>
+#include <qrbm/agree.h>
+#include <qrbm/checksum.h>
 #include <qrbm/h5io.h>
+#include <qrbm/identity.h>
+#include <qrbm/paths.h>
+#include <errno.h>
+#include <math.h>
 #include <qrbm/output.h>
 #include <qrbm/stats.h>
 #include <fftw3-mpi.h>
@@ -54,6 +60,43 @@ static void PhysicsHash(int n, char names[][32], char values[][512], char *hex)
 }
 
 
+PetscErrorCode QrbmCheckpointPhysicsHash(const QrbmConfig *c, char hex[17])
+{
+  char names[40][32], values[40][512];
+  PetscFunctionBeginUser;
+  PhysicsHash(PhysicsOptions(c, names, values), names, values, hex);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Checksums of the datasets being written (checksum.h): each rank's share, per open dataset. */
+static hid_t    sum_ids[8];
+static uint64_t sums[8];
+
+static uint64_t *Sum(hid_t d)
+{
+  int free_slot = 0;
+  for (int i = 7; i >= 0; i--) {
+    if (sum_ids[i] == d) return &sums[i];
+    if (!sum_ids[i]) free_slot = i;
+  }
+  sum_ids[free_slot] = d;
+  sums[free_slot]    = 0;
+  return &sums[free_slot];
+}
+
+/* Every rank's share summed into the dataset's "checksum" attribute; closes the dataset. */
+static PetscErrorCode Seal(MPI_Comm world, hid_t d)
+{
+  uint64_t *mine = Sum(d), total;
+  PetscFunctionBeginUser;
+  PetscCall(QrbmChecksumReduce(world, *mine, &total));
+  PetscCall(QrbmChecksumWrite(d, total));
+  for (int i = 0; i < 8; i++)
+    if (sum_ids[i] == d) sum_ids[i] = 0;
+  QrbmCallH5(H5Dclose(d));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* One block of a dataset: rows [start, start + count) of the first axis (and, for rank 2, columns
    from col); ranks with mine == false take part with empty selections. */
 static PetscErrorCode Block(hid_t d, hid_t type, hid_t dxpl, PetscBool write, hsize_t row, hsize_t col, hsize_t count, void *buf, PetscBool mine)
@@ -65,14 +108,19 @@ static PetscErrorCode Block(hid_t d, hid_t type, hid_t dxpl, PetscBool write, hs
   QrbmCallH5Id(fs, H5Dget_space(d));
   QrbmCallH5(rank = H5Sget_simple_extent_ndims(fs));
   if (rank == 1) cnt[0] = count;
+  if (write && mine && count > 0) { /* checksum of what this rank writes, by global element position */
+    hsize_t dims[2] = {0, 0};
+    QrbmCallH5(H5Sget_simple_extent_dims(fs, dims, NULL));
+    *Sum(d) += QrbmChecksumBlock(rank == 1 ? row : row * dims[1] + col, H5Tget_size(type), count, buf);
+  }
   QrbmCallH5Id(ms, H5Screate_simple(1, &count, NULL));
   if (mine && count > 0) QrbmCallH5(H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, cnt, NULL));
   else {
     QrbmCallH5(H5Sselect_none(fs));
     QrbmCallH5(H5Sselect_none(ms));
   }
-  if (write) QrbmCallH5(H5Dwrite(d, type, ms, fs, dxpl, buf));
-  else QrbmCallH5(H5Dread(d, type, ms, fs, dxpl, buf));
+  if (write) QrbmCallH5Collective("writing a checkpoint dataset", H5Dwrite(d, type, ms, fs, dxpl, buf));
+  else QrbmCallH5Collective("reading a checkpoint dataset", H5Dread(d, type, ms, fs, dxpl, buf));
   QrbmCallH5(H5Sclose(ms));
   QrbmCallH5(H5Sclose(fs));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -83,6 +131,7 @@ static PetscErrorCode Create(hid_t f, const char *name, hid_t type, hsize_t n0, 
   hsize_t dims[2] = {n0, n1};
   hid_t   s;
   PetscFunctionBeginUser;
+  QrbmH5Context(NULL, name, "writing the checkpoint");
   QrbmCallH5Id(s, H5Screate_simple(n1 ? 2 : 1, dims, NULL));
   QrbmCallH5Id(*d, H5Dcreate2(f, name, type, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
   QrbmCallH5(H5Sclose(s));
@@ -93,7 +142,7 @@ static PetscErrorCode Create(hid_t f, const char *name, hid_t type, hsize_t n0, 
 static PetscErrorCode WriteHeader(const QrbmCheckpointState *st, hid_t f)
 {
   const QrbmConfig *c = st->cfg;
-  char              names[40][32], values[40][512], hash[17];
+  char              names[40][32], values[40][512];
   const int         n = PhysicsOptions(c, names, values);
   hid_t             grp;
   long long         v[8] = {QRBM_CHECKPOINT_FORMAT, st->wsize, st->ngroups, st->grid->size, c->threads, st->nsteps, st->ntimes, st->rows_written};
@@ -101,6 +150,7 @@ static PetscErrorCode WriteHeader(const QrbmCheckpointState *st, hid_t f)
   char             *wisdom = NULL;
   int               len = 0;
   PetscFunctionBeginUser;
+  PetscCall(QrbmChecksumWrite(f, QrbmChecksumBlock(0, sizeof(long long), 8, v))); /* of the counts below */
   for (int i = 0; i < 8; i++) {
     hid_t s, a;
     QrbmCallH5Id(s, H5Screate(H5S_SCALAR));
@@ -109,9 +159,8 @@ static PetscErrorCode WriteHeader(const QrbmCheckpointState *st, hid_t f)
     QrbmCallH5(H5Aclose(a));
     QrbmCallH5(H5Sclose(s));
   }
-  PhysicsHash(n, names, values, hash);
   PetscCall(QrbmH5WriteAttrString(f, "qrbm_version", QRBM_VERSION));
-  PetscCall(QrbmH5WriteAttrString(f, "physics_hash", hash));
+  PetscCall(QrbmIdentityWrite(f, c)); /* run_id, physics_hash, provenance */
   PetscCall(QrbmH5WriteAttrString(f, "fftw_planner", QrbmPlannerNames[c->planner]));
   QrbmCallH5Id(grp, H5Gcreate2(f, "/physics", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
   for (int i = 0; i < n; i++) PetscCall(QrbmH5WriteAttrString(grp, names[i], values[i]));
@@ -161,9 +210,9 @@ static PetscErrorCode WriteItems(const QrbmCheckpointState *st, hid_t f, hid_t d
     PetscCall(Block(dpsi, ctype, dxpl, PETSC_TRUE, (hsize_t)j, off, (hsize_t)slab, it->psi, it->mine));
     PetscCall(Block(drows, H5T_NATIVE_DOUBLE, dxpl, PETSC_TRUE, (hsize_t)j, 0, (hsize_t)len, it->rows, it->mine && groot));
   }
-  QrbmCallH5(H5Dclose(dk));
-  QrbmCallH5(H5Dclose(dpsi));
-  QrbmCallH5(H5Dclose(drows));
+  PetscCall(Seal(st->world, dk));
+  PetscCall(Seal(st->world, dpsi));
+  PetscCall(Seal(st->world, drows));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -181,36 +230,39 @@ static PetscErrorCode WriteEnsemble(const QrbmCheckpointState *st, hid_t f, hid_
   for (PetscInt i = 0; i < st->ntimes; i++) ts[i] = st->tsteps[i];
   PetscCall(Create(f, "/done", H5T_NATIVE_CHAR, (hsize_t)R, 0, &d));
   PetscCall(Block(d, H5T_NATIVE_CHAR, dxpl, PETSC_TRUE, 0, 0, (hsize_t)R, st->done, st->wrank == 0));
-  QrbmCallH5(H5Dclose(d));
+  PetscCall(Seal(st->world, d));
   if (st->ref_rows) { /* the finished exact reference of -reference exact */
     PetscCall(Create(f, "/reference_done", H5T_NATIVE_CHAR, 1, 0, &d));
     PetscCall(Block(d, H5T_NATIVE_CHAR, dxpl, PETSC_TRUE, 0, 0, 1, &ref_done, st->wrank == 0));
-    QrbmCallH5(H5Dclose(d));
+    PetscCall(Seal(st->world, d));
     PetscCall(Create(f, "/reference_rows", H5T_NATIVE_DOUBLE, (hsize_t)len, 0, &d));
-    PetscCall(Block(d, H5T_NATIVE_DOUBLE, dxpl, PETSC_TRUE, 0, 0, (hsize_t)len, st->ref_rows, st->ref_held));
-    QrbmCallH5(H5Dclose(d));
+    PetscMPIInt holder = st->ref_held ? st->wrank : st->wsize; /* one writer (and one checksum share) */
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &holder, 1, MPI_INT, MPI_MIN, st->world));
+    if (holder == st->wsize) holder = 0; /* not finished: rank 0 writes its zeros */
+    PetscCall(Block(d, H5T_NATIVE_DOUBLE, dxpl, PETSC_TRUE, 0, 0, (hsize_t)len, st->ref_rows, st->wrank == holder));
+    PetscCall(Seal(st->world, d));
   }
   if (K) { /* jackknife sums */
     PetscCall(Create(f, "/slots_bcount", H5T_NATIVE_DOUBLE, (hsize_t)G, (hsize_t)K, &d));
     PetscCall(Block(d, H5T_NATIVE_DOUBLE, dxpl, PETSC_TRUE, color, 0, (hsize_t)K, st->bcount, groot));
-    QrbmCallH5(H5Dclose(d));
+    PetscCall(Seal(st->world, d));
     PetscCall(Create(f, "/slots_bsum", H5T_NATIVE_DOUBLE, (hsize_t)G, (hsize_t)(K * len), &d));
     PetscCall(Block(d, H5T_NATIVE_DOUBLE, dxpl, PETSC_TRUE, color, 0, (hsize_t)(K * len), st->bsum, groot));
-    QrbmCallH5(H5Dclose(d));
+    PetscCall(Seal(st->world, d));
   }
   PetscCall(Create(f, "/tsteps", H5T_NATIVE_LLONG, (hsize_t)st->ntimes, 0, &d));
   PetscCall(Block(d, H5T_NATIVE_LLONG, dxpl, PETSC_TRUE, 0, 0, (hsize_t)st->ntimes, ts, st->wrank == 0));
-  QrbmCallH5(H5Dclose(d));
+  PetscCall(Seal(st->world, d));
   PetscCall(PetscFree(ts));
   PetscCall(Create(f, "/slots_n", H5T_NATIVE_DOUBLE, (hsize_t)G, 0, &d));
   PetscCall(Block(d, H5T_NATIVE_DOUBLE, dxpl, PETSC_TRUE, color, 0, 1, (void *)&st->acc_n, groot));
-  QrbmCallH5(H5Dclose(d));
+  PetscCall(Seal(st->world, d));
   PetscCall(Create(f, "/slots_mean", H5T_NATIVE_DOUBLE, (hsize_t)G, (hsize_t)len, &d));
   PetscCall(Block(d, H5T_NATIVE_DOUBLE, dxpl, PETSC_TRUE, color, 0, (hsize_t)len, st->acc_mean, groot));
-  QrbmCallH5(H5Dclose(d));
+  PetscCall(Seal(st->world, d));
   PetscCall(Create(f, "/slots_m2", H5T_NATIVE_DOUBLE, (hsize_t)G, (hsize_t)len, &d));
   PetscCall(Block(d, H5T_NATIVE_DOUBLE, dxpl, PETSC_TRUE, color, 0, (hsize_t)len, st->acc_m2, groot));
-  QrbmCallH5(H5Dclose(d));
+  PetscCall(Seal(st->world, d));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -228,20 +280,21 @@ static int Rotate(const char *file, const char *tmp, PetscInt keep)
 }
 
 
-PetscErrorCode QrbmCheckpointWrite(const QrbmCheckpointState *st)
+/* FILE.tmp written and closed by every rank. */
+static PetscErrorCode WriteTmp(const QrbmCheckpointState *st, const char *tmp)
 {
   const QrbmConfig *c = st->cfg;
-  char              tmp[PETSC_MAX_PATH_LEN + 8];
   hid_t             fapl, f, dxpl, ctype;
-  int               ok = 1;
+  herr_t            closed;
   PetscFunctionBeginUser;
-  PetscCall(PetscLogEventBegin(QRBM_EVENT_CHECKPOINT, 0, 0, 0, 0));
-  PetscCall(PetscSNPrintf(tmp, sizeof(tmp), "%s.tmp", c->checkpoint_file));
   QrbmCallH5Id(fapl, H5Pcreate(H5P_FILE_ACCESS));
   QrbmCallH5(H5Pset_fapl_mpio(fapl, st->world, MPI_INFO_NULL));
-  f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+  QrbmCallH5(H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG));
+  QrbmH5Context(tmp, "", "creating the checkpoint");
+  errno = 0;
+  f     = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
   QrbmCallH5(H5Pclose(fapl));
-  PetscCheck(f >= 0, st->world, PETSC_ERR_FILE_OPEN, "-checkpoint_file %s: cannot create %s (directory missing or not writable?)", c->checkpoint_file, tmp);
+  PetscCheck(f >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "-checkpoint_file %s: %s", c->checkpoint_file, QrbmH5Describe("H5Fcreate", errno));
   QrbmCallH5Id(dxpl, H5Pcreate(H5P_DATASET_XFER));
   QrbmCallH5(H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE));
   PetscCall(QrbmH5ComplexType(&ctype));
@@ -254,11 +307,39 @@ PetscErrorCode QrbmCheckpointWrite(const QrbmCheckpointState *st)
   PetscCall(WriteEnsemble(st, f, dxpl));
   QrbmCallH5(H5Tclose(ctype));
   QrbmCallH5(H5Pclose(dxpl));
-  if (H5Fclose(f) < 0) ok = 0;
-  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &ok, 1, MPI_INT, MPI_MIN, st->world));
-  if (st->wrank == 0) ok = ok && Rotate(c->checkpoint_file, tmp, c->checkpoint_keep);
-  PetscCallMPI(MPI_Bcast(&ok, 1, MPI_INT, 0, st->world));
-  PetscCheck(ok, st->world, PETSC_ERR_FILE_WRITE, "-checkpoint_file %s: writing or renaming %s failed; the previous checkpoint is intact", c->checkpoint_file, tmp);
+  QrbmH5Context(tmp, "", "closing the checkpoint");
+  QrbmH5WatchBegin();
+  errno  = 0;
+  closed = H5Fclose(f);
+  PetscCall(QrbmH5Guarded(closed, "H5Fclose"));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Rank 0, after every rank wrote FILE.tmp: on stable storage first, then rotated into place. */
+static PetscErrorCode Commit(const QrbmConfig *c, const char *tmp)
+{
+  PetscFunctionBeginUser;
+  PetscCall(QrbmPathsSync(tmp));
+  PetscCheck(Rotate(c->checkpoint_file, tmp, c->checkpoint_keep), PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "-checkpoint_file %s: rotating the checkpoints failed: %s", c->checkpoint_file, strerror(errno));
+  PetscCall(QrbmPathsSync(c->checkpoint_file));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscBool written; /* a complete checkpoint file of this run exists */
+
+PetscBool QrbmCheckpointWritten(void) { return written; }
+
+PetscErrorCode QrbmCheckpointWrite(const QrbmCheckpointState *st)
+{
+  const QrbmConfig *c = st->cfg;
+  char              tmp[PETSC_MAX_PATH_LEN + 8];
+  PetscFunctionBeginUser;
+  PetscCall(PetscLogEventBegin(QRBM_EVENT_CHECKPOINT, 0, 0, 0, 0));
+  PetscCall(PetscSNPrintf(tmp, sizeof(tmp), "%s.tmp", c->checkpoint_file));
+  QrbmCollective("writing the checkpoint (the previous checkpoint is intact)", WriteTmp(st, tmp));
+  written = PETSC_TRUE; /* from here on a failure keeps OUTPUT.part */
+  QrbmPathsOwn(NULL);
+  QrbmCollective("rotating the checkpoints", st->wrank == 0 ? Commit(c, tmp) : PETSC_SUCCESS);
   if (!c->quiet) PetscCall(PetscPrintf(st->world, "checkpoint: %s at round %" PetscInt_FMT ", step %" PetscInt_FMT "\n", c->checkpoint_file, st->round, st->step));
   PetscCall(PetscLogEventEnd(QRBM_EVENT_CHECKPOINT, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -359,14 +440,16 @@ static PetscErrorCode ReadItems(const QrbmConfig *c, hid_t f, QrbmCheckpointStat
   PetscFunctionBeginUser;
   PetscCall(ReadWhole(f, c->restart, "/done", H5T_NATIVE_CHAR, 1, (hsize_t)R, (void **)&st->done, &n));
   PetscCall(ReadWhole(f, c->restart, "/items_k", H5T_NATIVE_LLONG, sizeof(long long), 0, (void **)&meta, &n3));
+  PetscCheck(n3 % 3 == 0 && n3 / 3 <= (hsize_t)R + 1, PETSC_COMM_WORLD, PETSC_ERR_FILE_UNEXPECTED, "-restart %s: /items_k holds %llu numbers, not 3 per item for at most %" PetscInt_FMT " items: corrupt checkpoint", c->restart, (unsigned long long)n3, R + 1);
+  for (PetscInt k = 0; k < R; k++) PetscCheck(st->done[k] == 0 || st->done[k] == 1, PETSC_COMM_WORLD, PETSC_ERR_FILE_UNEXPECTED, "-restart %s: /done[%" PetscInt_FMT "] = %d is not 0 or 1: corrupt checkpoint", c->restart, k, (int)st->done[k]);
   PetscCall(PetscCalloc1(R + 1, &seen));
   PetscCall(PetscCalloc1(n3 / 3 + 1, &st->items));
   for (PetscInt j = 0; j < (PetscInt)(n3 / 3); j++) {
     const long long k = meta[3 * j];
     const PetscBool ref = k == -1 && c->reference == QRBM_REFERENCE_EXACT;
-    PetscCheck(ref || (k >= 0 && k < R && !st->done[k] && !seen[k] && meta[3 * j + 1] >= 0), PETSC_COMM_WORLD, PETSC_ERR_FILE_UNEXPECTED, "-restart %s: item %" PetscInt_FMT " is inconsistent: corrupt checkpoint", c->restart, j);
+    PetscCheck((ref && !seen[R]) || (k >= 0 && k < R && !st->done[k] && !seen[k] && meta[3 * j + 1] >= 0 && meta[3 * j + 1] <= st->nsteps && (meta[3 * j + 2] == 0 || meta[3 * j + 2] == 1)), PETSC_COMM_WORLD, PETSC_ERR_FILE_UNEXPECTED, "-restart %s: item %" PetscInt_FMT " is inconsistent: corrupt checkpoint", c->restart, j);
     st->items[st->nitems++] = (QrbmCheckpointItem){(PetscInt)k, (PetscInt)meta[3 * j + 1], meta[3 * j + 2] ? PETSC_TRUE : PETSC_FALSE, PETSC_FALSE, NULL, NULL};
-    if (!ref) seen[k] = 1;
+    seen[ref ? R : k] = 1;
   }
   if (c->reference == QRBM_REFERENCE_EXACT) {
     PetscCall(ReadWhole(f, c->restart, "/reference_done", H5T_NATIVE_CHAR, 1, 1, (void **)&flag, &n));
@@ -396,9 +479,141 @@ static PetscErrorCode ImportWisdom(const QrbmConfig *c, const QrbmGrid *g, Petsc
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode QrbmCheckpointRead(const QrbmConfig *c, const QrbmGrid *g, PetscMPIInt wsize, QrbmCheckpointState *st)
+/* The counts of the root attributes: against their checksum and their bounds. */
+static PetscErrorCode CheckHeader(const char *file, hid_t f)
+{
+  const char *keys[8] = {"checkpoint_format", "mpi_ranks", "groups", "group_size", "threads", "nsteps", "ntimes", "rows_written"};
+  long long   v[8];
+  uint64_t    want;
+  PetscBool   present;
+  PetscFunctionBeginUser;
+  for (int i = 0; i < 8; i++) PetscCall(ReadAttrLL(f, file, keys[i], &v[i]));
+  PetscCall(QrbmChecksumRead(f, &want, &present));
+  PetscCheck(present && want == QrbmChecksumBlock(0, sizeof(long long), 8, v), PETSC_COMM_WORLD, PETSC_ERR_FILE_UNEXPECTED, "-restart %s: the root attributes (%s, ...) do not match their checksum: corrupt checkpoint", file, keys[0]);
+  PetscCheck(v[5] >= 1 && v[5] <= PETSC_MAX_INT && v[6] >= 2 && v[6] <= v[5] + 1 && v[7] >= 0 && v[7] <= v[6], PETSC_COMM_WORLD, PETSC_ERR_FILE_UNEXPECTED, "-restart %s: nsteps %lld, ntimes %lld, rows_written %lld are out of bounds: corrupt checkpoint", file,
+             v[5], v[6], v[7]);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* One dataset against its checksum, every rank reading an even share of its elements (so any
+   rank count verifies any checkpoint); for /items_psi also the norm of every saved state. */
+static PetscErrorCode VerifyDataset(const QrbmConfig *c, const QrbmGrid *g, MPI_Comm world, hid_t f, const char *name, PetscBool required, hid_t mtype, H5T_class_t cls, int want_nd, hsize_t nstates)
+{
+  const char *file = c->restart;
+  const int   psi  = cls == H5T_COMPOUND;
+  hid_t       d, fs, ms, ft;
+  hsize_t     dims[2] = {0, 1}, n, e, hi, cnt;
+  int         nd;
+  PetscMPIInt rank, size;
+  uint64_t    mine = 0, total, want;
+  PetscBool   present, exists;
+  double     *norms = NULL, *buf;
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_rank(world, &rank));
+  PetscCallMPI(MPI_Comm_size(world, &size));
+  PetscCall(QrbmH5Exists(f, name, &exists));
+  PetscCheck(exists || !required, PETSC_COMM_WORLD, PETSC_ERR_FILE_UNEXPECTED, "-restart %s: dataset %s missing: incomplete or corrupt checkpoint", file, name);
+  if (!exists) PetscFunctionReturn(PETSC_SUCCESS);
+  QrbmCallH5Id(d, H5Dopen2(f, name, H5P_DEFAULT));
+  QrbmCallH5Id(ft, H5Dget_type(d));
+  const PetscBool type_ok = H5Tget_class(ft) == cls && H5Tget_size(ft) == H5Tget_size(mtype) ? PETSC_TRUE : PETSC_FALSE;
+  QrbmCallH5(H5Tclose(ft));
+  PetscCheck(type_ok, PETSC_COMM_WORLD, PETSC_ERR_FILE_UNEXPECTED, "-restart %s: dataset %s has the wrong element type: corrupt checkpoint", file, name);
+  QrbmCallH5Id(fs, H5Dget_space(d));
+  QrbmCallH5Id(nd, H5Sget_simple_extent_ndims(fs));
+  PetscCheck(nd == 1 || nd == 2, PETSC_COMM_WORLD, PETSC_ERR_FILE_UNEXPECTED, "-restart %s: dataset %s has %d dimensions, expected 1 or 2: corrupt checkpoint", file, name, nd);
+  QrbmCallH5(H5Sget_simple_extent_dims(fs, dims, NULL));
+  if (nd == 1) dims[1] = 1;
+  PetscCheck(nd == want_nd && (!psi || dims[1] == (hsize_t)g->total), PETSC_COMM_WORLD, PETSC_ERR_FILE_UNEXPECTED, "-restart %s: dataset %s has shape %llu x %llu, expected %d dimensions%s: corrupt checkpoint", file, name,
+             (unsigned long long)dims[0], (unsigned long long)dims[1], want_nd, psi ? " and one state of M^(N d) points per row" : "");
+  PetscCall(QrbmChecksumRead(d, &want, &present));
+  PetscCheck(present, PETSC_COMM_WORLD, PETSC_ERR_FILE_UNEXPECTED, "-restart %s: dataset %s has no checksum: corrupt checkpoint", file, name);
+  n  = dims[0] * dims[1];
+  e  = n * (hsize_t)rank / (hsize_t)size;
+  hi = n * (hsize_t)(rank + 1) / (hsize_t)size;
+  PetscCall(PetscMalloc1(2 * 65536, &buf));
+  if (psi) PetscCall(PetscCalloc1(dims[0] + 1, &norms));
+  for (; e < hi; e += cnt) {
+    const hsize_t row = e / dims[1], col = e % dims[1], start[2] = {nd == 1 ? e : row, col};
+    hsize_t       count[2];
+    cnt      = PetscMin(PetscMin(hi - e, dims[1] - col), (hsize_t)65536);
+    count[0] = nd == 1 ? cnt : 1;
+    count[1] = cnt;
+    QrbmCallH5(H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL));
+    QrbmCallH5Id(ms, H5Screate_simple(1, &cnt, NULL));
+    QrbmCallH5(H5Dread(d, mtype, ms, fs, H5P_DEFAULT, buf));
+    QrbmCallH5(H5Sclose(ms));
+    mine += QrbmChecksumBlock(e, H5Tget_size(mtype), cnt, buf);
+    for (hsize_t k = 0; psi && k < 2 * cnt; k++) norms[row] += buf[k] * buf[k];
+  }
+  QrbmCallH5(H5Sclose(fs));
+  QrbmCallH5(H5Dclose(d));
+  PetscCall(PetscFree(buf));
+  PetscCall(QrbmChecksumReduce(world, mine, &total));
+  PetscCheck(total == want, PETSC_COMM_WORLD, PETSC_ERR_FILE_UNEXPECTED, "-restart %s: dataset %s does not match its checksum: corrupt checkpoint", file, name);
+  if (psi) {
+    const double dv = pow(c->box / c->grid, (double)(c->particles * c->dim));
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, norms, (PetscMPIInt)dims[0], MPI_DOUBLE, MPI_SUM, world));
+    for (hsize_t j = 0; j < nstates && j < dims[0]; j++)
+      PetscCheck(fabs(norms[j] * dv - 1) <= 1e-8, PETSC_COMM_WORLD, PETSC_ERR_FILE_UNEXPECTED, "-restart %s: saved state %llu has norm %.12g instead of 1: corrupt checkpoint", file, (unsigned long long)j, norms[j] * dv);
+    PetscCall(PetscFree(norms));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The integrity of cfg->restart (format, header, every dataset a restart relies on), read-only. */
+static PetscErrorCode CheckFile(const QrbmConfig *c, const QrbmGrid *g, MPI_Comm world)
+{
+  static const char *reals[] = {"/items_rows", "/slots_n", "/slots_mean", "/slots_m2"}, *opt_reals[] = {"/reference_rows", "/slots_bcount", "/slots_bsum"};
+  long long          fmt = 0;
+  hid_t              f, ctype, d, s;
+  hsize_t            n3 = 0;
+  PetscFunctionBeginUser;
+  PetscCall(OpenCheckpoint(c->restart, &f));
+  PetscCall(ReadAttrLL(f, c->restart, "checkpoint_format", &fmt));
+  PetscCheck(fmt == QRBM_CHECKPOINT_FORMAT, PETSC_COMM_WORLD, PETSC_ERR_FILE_UNEXPECTED, "-restart %s: checkpoint format %lld, this qrbm reads format %d only (%s): continue that run with the qrbm version that wrote it", c->restart, fmt,
+             QRBM_CHECKPOINT_FORMAT, fmt < QRBM_CHECKPOINT_FORMAT ? "an older format without run identity and checksums" : "a newer format");
+  PetscCall(CheckHeader(c->restart, f));
+  PetscCall(VerifyDataset(c, g, world, f, "/items_k", PETSC_TRUE, H5T_NATIVE_LLONG, H5T_INTEGER, 1, 0));
+  QrbmCallH5Id(d, H5Dopen2(f, "/items_k", H5P_DEFAULT));
+  QrbmCallH5Id(s, H5Dget_space(d));
+  QrbmCallH5(H5Sget_simple_extent_dims(s, &n3, NULL));
+  QrbmCallH5(H5Sclose(s));
+  QrbmCallH5(H5Dclose(d));
+  PetscCall(QrbmH5ComplexType(&ctype));
+  PetscCall(VerifyDataset(c, g, world, f, "/items_psi", PETSC_TRUE, ctype, H5T_COMPOUND, 2, n3 / 3));
+  QrbmCallH5(H5Tclose(ctype));
+  PetscCall(VerifyDataset(c, g, world, f, "/tsteps", PETSC_TRUE, H5T_NATIVE_LLONG, H5T_INTEGER, 1, 0));
+  PetscCall(VerifyDataset(c, g, world, f, "/done", PETSC_TRUE, H5T_NATIVE_CHAR, H5T_INTEGER, 1, 0));
+  PetscCall(VerifyDataset(c, g, world, f, "/reference_done", PETSC_FALSE, H5T_NATIVE_CHAR, H5T_INTEGER, 1, 0));
+  for (int i = 0; i < 4; i++) PetscCall(VerifyDataset(c, g, world, f, reals[i], PETSC_TRUE, H5T_NATIVE_DOUBLE, H5T_FLOAT, i == 1 ? 1 : 2, 0));
+  for (int i = 0; i < 3; i++) PetscCall(VerifyDataset(c, g, world, f, opt_reals[i], PETSC_FALSE, H5T_NATIVE_DOUBLE, H5T_FLOAT, i == 0 ? 1 : 2, 0));
+  QrbmCallH5(H5Fclose(f));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode QrbmCheckpointChoose(QrbmConfig *c, const QrbmGrid *g, MPI_Comm world)
+{
+  char      msg[4096], older[PETSC_MAX_PATH_LEN];
+  PetscBool ok;
+  PetscFunctionBeginUser;
+  PetscCall(QrbmAgreeQuiet(QrbmAgreeTestFault("verifying the checkpoint", PETSC_FALSE) ? PETSC_ERR_FILE_UNEXPECTED : CheckFile(c, g, world), "verifying the checkpoint", &ok, msg, sizeof(msg)));
+  if (ok) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(PetscSNPrintf(older, sizeof(older), "%s.1", c->restart));
+  if (access(older, R_OK) != 0) { /* nothing to fall back to: the failure is the error */
+    QrbmAgreeRecord(msg);
+    PetscCall(QrbmAgree(PETSC_ERR_FILE_UNEXPECTED, "verifying the checkpoint"));
+  }
+  PetscCall(PetscPrintf(world, "qrbm: WARNING: the newest checkpoint failed its checks: %s\nqrbm: trying the previous checkpoint %s\n", msg, older));
+  PetscCall(PetscStrncpy(c->restart, older, sizeof(c->restart)));
+  QrbmCollective("verifying the previous checkpoint", CheckFile(c, g, world));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode Read(const QrbmConfig *c, const QrbmGrid *g, PetscMPIInt wsize, QrbmCheckpointState *st)
 {
   long long fmt = 0, nsteps = 0, ntimes = 0, rows_written = 0, *ts;
+  char      hash[17];
   hid_t     f;
   hsize_t   n;
   PetscFunctionBeginUser;
@@ -406,21 +621,33 @@ PetscErrorCode QrbmCheckpointRead(const QrbmConfig *c, const QrbmGrid *g, PetscM
   st->cfg = c;
   PetscCall(OpenCheckpoint(c->restart, &f));
   PetscCall(ReadAttrLL(f, c->restart, "checkpoint_format", &fmt));
-  PetscCheck(fmt == QRBM_CHECKPOINT_FORMAT, PETSC_COMM_WORLD, PETSC_ERR_FILE_UNEXPECTED, "-restart %s: checkpoint format %lld, this qrbm reads format %d", c->restart, fmt, QRBM_CHECKPOINT_FORMAT);
+  PetscCheck(fmt == QRBM_CHECKPOINT_FORMAT, PETSC_COMM_WORLD, PETSC_ERR_FILE_UNEXPECTED, "-restart %s: checkpoint format %lld, this qrbm reads format %d only", c->restart, fmt, QRBM_CHECKPOINT_FORMAT);
+  PetscCall(QrbmIdentityRead(f, c->restart, st->run_id, hash));
+  PetscCheck(st->run_id[0], PETSC_COMM_WORLD, PETSC_ERR_FILE_UNEXPECTED, "-restart %s: the checkpoint has no run_id attribute: corrupt checkpoint", c->restart);
   PetscCall(ReadAttrLL(f, c->restart, "nsteps", &nsteps));
   PetscCall(ReadAttrLL(f, c->restart, "ntimes", &ntimes));
   PetscCall(ReadAttrLL(f, c->restart, "rows_written", &rows_written));
   PetscCall(CheckOptions(c, f, nsteps));
+  st->nsteps = (PetscInt)nsteps;
   PetscCall(ReadItems(c, f, st));
   PetscCall(ReadWhole(f, c->restart, "/tsteps", H5T_NATIVE_LLONG, sizeof(long long), (hsize_t)ntimes, (void **)&ts, &n));
+  for (long long i = 0; i < ntimes; i++)
+    PetscCheck(ts[i] >= 0 && ts[i] <= nsteps && (i == 0 ? ts[i] == 0 : ts[i] > ts[i - 1]) && (i < ntimes - 1 || ts[i] == nsteps), PETSC_COMM_WORLD, PETSC_ERR_FILE_UNEXPECTED,
+               "-restart %s: /tsteps is not the increasing list of output steps from 0 to %lld (entry %lld is %lld): corrupt checkpoint", c->restart, nsteps, i, ts[i]);
   PetscCall(PetscMalloc1(ntimes + 1, &st->tsteps));
   for (long long i = 0; i < ntimes; i++) st->tsteps[i] = (PetscInt)ts[i];
   PetscCall(PetscFree(ts));
-  st->nsteps       = (PetscInt)nsteps;
   st->ntimes       = (PetscInt)ntimes;
   st->rows_written = (PetscInt)rows_written;
   PetscCall(ImportWisdom(c, g, wsize, f, &st->wisdom_restored));
   QrbmCallH5(H5Fclose(f));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode QrbmCheckpointRead(const QrbmConfig *c, const QrbmGrid *g, PetscMPIInt wsize, QrbmCheckpointState *st)
+{
+  PetscFunctionBeginUser;
+  QrbmCollective("reading the checkpoint", Read(c, g, wsize, st));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -492,7 +719,7 @@ static PetscErrorCode LoadItems(QrbmCheckpointState *st, hid_t f, PetscInt oldle
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode QrbmCheckpointLoad(QrbmCheckpointState *st, PetscInt ntimes_saved)
+static PetscErrorCode Load(QrbmCheckpointState *st, PetscInt ntimes_saved)
 {
   const char    *file = st->cfg->restart;
   const PetscInt len = st->ntimes * st->reclen, oldlen = ntimes_saved * st->reclen;
@@ -524,5 +751,12 @@ PetscErrorCode QrbmCheckpointLoad(QrbmCheckpointState *st, PetscInt ntimes_saved
   PetscCall(LoadExtras(st, f, nslots));
   PetscCall(PetscFree2(mean, m2));
   QrbmCallH5(H5Fclose(f));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode QrbmCheckpointLoad(QrbmCheckpointState *st, PetscInt ntimes_saved)
+{
+  PetscFunctionBeginUser;
+  QrbmCollective("loading the checkpointed states", Load(st, ntimes_saved));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

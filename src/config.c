@@ -1,6 +1,7 @@
 /* Options: defaults first, then the PETSc options database, then validation with messages that
    name the option and its valid range. */
 #include <qrbm/config.h>
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +29,7 @@ static PetscErrorCode SetDefaults(QrbmConfig *c)
   c->planner = QRBM_PLAN_MEASURE; c->threads = 1;
   c->method = QRBM_METHOD_EXACT; c->batch_size = 2; c->rb_dt = 0; c->realizations = 1; c->seed = 1;
   c->expectation = QRBM_EXPECT_SAMPLE; c->enumerate_limit = 1e5;
-  c->checkpoint_keep = 1;
+  c->checkpoint_keep = 2; /* the previous checkpoint is the fallback when the newest fails its checks */
   c->rdm_interval = 0; c->rdm_batches = 8; c->rdm_max_mb = 1024; c->reference = QRBM_REFERENCE_NONE;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -154,6 +155,7 @@ static PetscErrorCode ParseOptions(MPI_Comm comm, QrbmConfig *c, PetscInt *nq, P
   OPT(PetscOptionsString("-checkpoint_interval", "checkpoint every <n> steps, <x>t simulated time or <x>s wall seconds, empty = only on signals/limits", "", c->checkpoint_interval, c->checkpoint_interval, sizeof(c->checkpoint_interval), NULL), "-checkpoint_interval");
   OPT(PetscOptionsInt("-checkpoint_keep", "number of checkpoints kept (FILE, FILE.1, ...) >= 1", "", c->checkpoint_keep, &c->checkpoint_keep, NULL), "-checkpoint_keep");
   OPT(PetscOptionsString("-restart", "continue the run saved in this checkpoint file", "", c->restart, c->restart, sizeof(c->restart), NULL), "-restart");
+  OPT(PetscOptionsBool("-lock_takeover", "take over the lock file of the output/checkpoint left by a run on another host (a requeued job)", "", c->lock_takeover, &c->lock_takeover, NULL), "-lock_takeover");
   OPT(PetscOptionsReal("-max_walltime", "checkpoint and exit 75 before this many wall seconds, 0 = no limit [s]", "", c->max_walltime, &c->max_walltime, NULL), "-max_walltime");
   OPT(PetscOptionsReal("-checkpoint_test_delay", "TEST ONLY: sleep this long inside every checkpoint write [s]", "", c->checkpoint_test_delay, &c->checkpoint_test_delay, NULL), "-checkpoint_test_delay");
   OPT(PetscOptionsInt("-rdm_interval", "one-particle reduced density matrix R_1 every so many output times, 0 = never", "", c->rdm_interval, &c->rdm_interval, NULL), "-rdm_interval");
@@ -210,6 +212,7 @@ static PetscErrorCode CheckCheckpoints(MPI_Comm comm, QrbmConfig *c)
   else {
     const double steps = *end == 't' ? v / c->dt : v;
     PetscCheck(fabs(steps - round(steps)) < 1e-9 * steps && round(steps) >= 1, comm, PETSC_ERR_ARG_WRONG, "-checkpoint_interval %s: must be a whole number >= 1 of steps (dt = %g)", c->checkpoint_interval, (double)c->dt);
+    PetscCheck(steps <= PETSC_MAX_INT, comm, PETSC_ERR_ARG_OUTOFRANGE, "-checkpoint_interval %s: %g steps exceed PETSc's integers (at most %d)", c->checkpoint_interval, steps, (int)PETSC_MAX_INT);
     c->ckpt_steps = (PetscInt)round(steps);
   }
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -230,9 +233,31 @@ static PetscErrorCode CheckRdm(MPI_Comm comm, QrbmConfig *c)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* PETSc's integer parser wraps values beyond 32 bits silently (99999999999 reads as 1215752191):
+   every integer option is re-read as text and refused when it does not fit a PetscInt. */
+static PetscErrorCode CheckIntegerTexts(MPI_Comm comm)
+{
+  static const char *ints[] = {"-dim", "-particles", "-grid", "-ground_maxiter", "-output_interval", "-progress_interval", "-threads", "-batch_size", "-realizations", "-rb_couple_level",
+                               "-ranks_per_realization", "-checkpoint_keep", "-rdm_interval", "-rdm_batches"};
+  char      text[256];
+  PetscBool set;
+  PetscFunctionBeginUser;
+  for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
+    PetscCall(PetscOptionsGetString(NULL, NULL, ints[i], text, sizeof(text), &set));
+    if (!set) continue;
+    errno = 0;
+    char           *end;
+    const long long v = strtoll(text, &end, 10);
+    PetscCheck(!(errno == ERANGE || (end != text && !*end && (v > PETSC_MAX_INT || v < PETSC_MIN_INT))), comm, PETSC_ERR_ARG_OUTOFRANGE,
+               "option %s %s: out of the range of PETSc's integers (%d .. %d); see bin/qrbm -help for its valid range", ints[i], text, (int)PETSC_MIN_INT, (int)PETSC_MAX_INT);
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 static PetscErrorCode CheckRanges(MPI_Comm comm, QrbmConfig *c)
 {
   PetscFunctionBeginUser;
+  PetscCall(CheckIntegerTexts(comm));
   PetscCheck(c->dim >= 1 && c->dim <= QRBM_MAX_DIM, comm, PETSC_ERR_ARG_OUTOFRANGE, "-dim %" PetscInt_FMT ": valid range is 1..3", c->dim);
   PetscCheck(c->particles >= 1 && c->particles <= QRBM_MAX_PARTICLES, comm, PETSC_ERR_ARG_OUTOFRANGE, "-particles %" PetscInt_FMT ": valid range is 1..%d", c->particles, QRBM_MAX_PARTICLES);
   PetscCheck(c->grid >= 2 && c->grid <= 65536, comm, PETSC_ERR_ARG_OUTOFRANGE, "-grid %" PetscInt_FMT ": valid range is 2..65536 points per axis", c->grid);
@@ -242,7 +267,7 @@ static PetscErrorCode CheckRanges(MPI_Comm comm, QrbmConfig *c)
   PetscCheck(c->dt > 0 && PetscIsNormalReal(c->dt), comm, PETSC_ERR_ARG_OUTOFRANGE, "-dt %g: must be finite and > 0", (double)c->dt);
   PetscCheck(c->dt <= c->t_final, comm, PETSC_ERR_ARG_OUTOFRANGE, "-dt %g exceeds -t_final %g: need 0 < dt <= t_final", (double)c->dt, (double)c->t_final);
   const double ratio = c->t_final / c->dt, n = round(ratio);
-  PetscCheck(ratio <= 1e12, comm, PETSC_ERR_ARG_OUTOFRANGE, "-t_final / -dt = %g steps: at most 1e12 steps are supported, increase -dt", ratio);
+  PetscCheck(ratio <= PETSC_MAX_INT - 1, comm, PETSC_ERR_ARG_OUTOFRANGE, "-t_final / -dt = %g steps: at most %d steps are supported (PETSc's 32-bit integers), increase -dt or split the run", ratio, (int)PETSC_MAX_INT - 1);
   PetscCheck(fabs(ratio - n) <= 1e-9 * n, comm, PETSC_ERR_ARG_INCOMP,
              "-t_final / -dt = %.12g is not a whole number of steps: use -dt %.12g or %.12g", ratio, c->t_final / ceil(ratio), c->t_final / floor(ratio > 1 ? ratio : 1));
   c->nsteps = (PetscInt)n;
@@ -260,7 +285,7 @@ static PetscErrorCode CheckRanges(MPI_Comm comm, QrbmConfig *c)
   PetscCheck(c->output[0], comm, PETSC_ERR_ARG_WRONG, "-output: file name must not be empty");
   PetscCheck(c->ground_tol > 0 && c->ground_tol < 1, comm, PETSC_ERR_ARG_OUTOFRANGE, "-ground_tol %g: valid range is (0, 1)", (double)c->ground_tol);
   PetscCheck(c->ground_maxiter >= 10, comm, PETSC_ERR_ARG_OUTOFRANGE, "-ground_maxiter %" PetscInt_FMT ": must be >= 10", c->ground_maxiter);
-  PetscCheck(c->ground_dtau >= 0, comm, PETSC_ERR_ARG_OUTOFRANGE, "-ground_dtau %g: must be >= 0 (0 = dt)", (double)c->ground_dtau);
+  PetscCheck(c->ground_dtau == 0 || (c->ground_dtau > 0 && PetscIsNormalReal(c->ground_dtau)), comm, PETSC_ERR_ARG_OUTOFRANGE, "-ground_dtau %g: must be finite and >= 0 (0 = dt)", (double)c->ground_dtau);
   if (c->ground_dtau == 0) c->ground_dtau = c->dt;
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -3,7 +3,9 @@
    group owns a grid (its own FFTW-MPI slabs) and runs its realisations one after another. */
 #include <qrbm/checkpoint.h>
 #include <qrbm/ensemble.h>
+#include <qrbm/agree.h>
 #include <qrbm/events.h>
+#include <qrbm/identity.h>
 #include <qrbm/rdm.h>
 #include <qrbm/report.h>
 #include <qrbm/signals.h>
@@ -214,6 +216,7 @@ static PetscErrorCode ResumeItems(QrbmRun *r)
   PetscBool           ref_saved = PETSC_FALSE;
   PetscFunctionBeginUser;
   PetscCall(QrbmCheckpointRead(c, &r->grid, r->ec.wsize, &st));
+  PetscCall(PetscStrncpy(r->cfg.run_id, st.run_id, sizeof(r->cfg.run_id))); /* the run continues under its id */
   PetscCall(PetscCalloc1(R + 1, &saved));
   PetscCall(PetscCalloc1(R + 1, &r->items));
   for (PetscInt j = 0; j < st.nitems; j++) {
@@ -297,14 +300,20 @@ PetscErrorCode QrbmRunSetUp(QrbmRun *r)
   PetscCall(QrbmEnsembleSplit(PETSC_COMM_WORLD, c, &r->ec));
   PetscCall(QrbmGridCreate(r->ec.group, c, &r->grid));
   PetscCall(QrbmRecordCreate(&r->grid, c, &r->rec));
-  r->ntimes = (c->nsteps + c->output_interval - 1) / c->output_interval + 1;
+  r->ntimes = (PetscInt)(((PetscInt64)c->nsteps + c->output_interval - 1) / c->output_interval + 1); /* 64-bit: no overflow near PETSC_MAX_INT */
   PetscCall(PetscMalloc1(r->ntimes, &r->tsteps));
-  for (PetscInt i = 0; i < r->ntimes; i++) r->tsteps[i] = PetscMin(i * c->output_interval, c->nsteps);
-  if (c->restart[0]) PetscCall(ResumeItems(r)); /* items, output times, FFTW wisdom */
-  else PetscCall(FreshItems(r));
+  for (PetscInt i = 0; i < r->ntimes; i++) r->tsteps[i] = (PetscInt)PetscMin((PetscInt64)i * c->output_interval, (PetscInt64)c->nsteps);
+  PetscCall(QrbmCheckpointPhysicsHash(c, c->physics_hash));
+  if (c->restart[0]) PetscCall(QrbmCheckpointChoose(c, &r->grid, r->ec.world)); /* the newest checkpoint that passes its checks */
+  if (c->restart[0]) PetscCall(ResumeItems(r)); /* items, output times, FFTW wisdom, the run id */
+  else {
+    PetscCall(QrbmIdentityNew(r->ec.world, c));
+    PetscCall(FreshItems(r));
+  }
   PetscCall(BuildSchedule(r));
   const PetscInt extra = ExtraStates(r, &keep_psi0);
-  const double records = 8.0 * r->ntimes * r->rec.len * (4 + (c->rdm_interval > 0 ? c->rdm_batches : 0)); /* rows, accumulators, jackknife sums */
+  const double records = 8.0 * r->ntimes * r->rec.len * (4 + (c->rdm_interval > 0 ? c->rdm_batches : 0)) /* rows, accumulators, jackknife sums */
+                         + (double)(c->realizations + 1) * (sizeof(QrbmItem) + 2.0 * sizeof(PetscInt) * r->ec.ngroups + 1); /* item list, schedule, flags */
   const double ground = c->init == QRBM_INIT_GROUND ? 4 * (QrbmGridBytesPerRank(&r->grid, 1) - QrbmGridBytesPerRank(&r->grid, 0)) : 0; /* the check's temporaries */
   QrbmSchemeDef sd;
   PetscCall(QrbmSchemeGet(c->scheme, &sd));
@@ -476,6 +485,28 @@ static PetscErrorCode FinishItem(QrbmRun *r, const QrbmItem *item)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* Non-finite numbers make everything after them meaningless: stop at the first output time that
+   has them (record layout: time, step, norm, energy, ...). */
+static PetscErrorCode CheckFinite(const QrbmRun *r, PetscInt i, const double *row, const char *what)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(PetscIsNormalReal(row[2]) && (PetscIsNormalReal(row[3]) || row[3] == 0), PETSC_COMM_SELF, PETSC_ERR_FP,
+             "non-finite result at step %" PetscInt_FMT " (t = %g, %s): norm %g, energy %g. Likely cause: a time step too large for the grid's largest kinetic or potential energy (-dt against -grid, -box, -hbar, "
+             "-potential_strength, -trap_omega), or inputs so large (-box, -init_p, -potential_strength) that the numbers overflow",
+             r->tsteps[i], r->tsteps[i] * r->cfg.dt, what, row[2], row[3]);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode CheckItemFinite(const QrbmRun *r, PetscInt i, PetscInt k)
+{
+  char what[64];
+  PetscFunctionBeginUser;
+  if (k < 0) PetscCall(PetscStrncpy(what, "the exact reference", sizeof(what)));
+  else PetscCall(PetscSNPrintf(what, sizeof(what), "realisation %" PetscInt_FMT, k));
+  PetscCall(CheckFinite(r, i, r->rows + i * r->rec.len, what));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* One round: this group's item (or idle checks) from the round's start step to the end. */
 static PetscErrorCode RunRound(QrbmRun *r, const double *zeros, PetscBool *stop)
 {
@@ -500,6 +531,7 @@ static PetscErrorCode RunRound(QrbmRun *r, const double *zeros, PetscBool *stop)
       if (single) PetscCall(QrbmOutputAppend(&r->out, 1, row, zeros));
     }
     if (single) r->rows_written = i + 1;
+    QrbmCollective("checking the norm and energy at an output time", active && r->grid.rank == 0 ? CheckItemFinite(r, i, r->items[it].k) : PETSC_SUCCESS);
     PetscCall(Check(r, &pause));
     PetscCall(Act(r, step, PETSC_FALSE, stop));
     if (*stop) PetscFunctionReturn(PETSC_SUCCESS);
@@ -508,7 +540,7 @@ static PetscErrorCode RunRound(QrbmRun *r, const double *zeros, PetscBool *stop)
     r->action = QRBM_ACTION_CHECKPOINT;
     PetscCall(Act(r, step, PETSC_FALSE, stop));
   }
-  if (active) PetscCall(FinishItem(r, &r->items[it]));
+  QrbmCollective("finishing a realisation", active ? FinishItem(r, &r->items[it]) : PETSC_SUCCESS); /* independent writes */
   PetscCall(ReportRealization(r, r->round + 1, r->nrounds, r->round_item[r->round * r->ec.ngroups] >= 0 ? r->items[r->round_item[r->round * r->ec.ngroups]].k : -2));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -660,7 +692,7 @@ static PetscErrorCode Report(QrbmRun *r, double *mean, double *stderr)
 {
   const QrbmReportInput in = {r->ec.world, r->ec.wrank, &r->grid, &r->cfg, &r->rec, r->ntimes, r->tsteps, r->nbatch, r->bcount, r->bsum, r->ref_rows, r->ref_held, r->out.file, r->out.dxpl};
   PetscFunctionBeginUser;
-  PetscCall(QrbmReportWrite(&in, mean, stderr));
+  QrbmCollective("writing the end-of-run datasets", QrbmReportWrite(&in, mean, stderr));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -699,6 +731,8 @@ PetscErrorCode QrbmRunExecute(QrbmRun *r, PetscBool *stopped)
     mean[i * r->rec.len + QrbmRecordField(&r->rec, "/observables/time")->offset] = r->tsteps[i] * c->dt;
     mean[i * r->rec.len + QrbmRecordField(&r->rec, "/observables/step")->offset] = (double)r->tsteps[i];
   }
+  for (PetscInt i = 0; i < r->ntimes && c->expectation == QRBM_EXPECT_ENUMERATE; i++) /* sampled runs were checked per realisation */
+    QrbmCollective("checking the mean norm and energy", r->ec.wrank == 0 ? CheckFinite(r, i, mean + i * r->rec.len, "the enumerated expectation") : PETSC_SUCCESS);
   if (!single) PetscCall(QrbmOutputAppend(&r->out, r->ntimes, mean, stderr));
   PetscCall(Report(r, mean, stderr));
   PetscCall(QrbmOutputClose(&r->out, QRBM_OUTPUT_COMPLETE));

@@ -1,6 +1,117 @@
 /* HDF5 helpers: complex compound type, whole-dataset reads and writes, scalar attributes. */
+#define _DEFAULT_SOURCE /* statvfs, dirname */
 #include <qrbm/h5io.h>
+#include <qrbm/paths.h>
+#include <libgen.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/statvfs.h>
+
+static char ctx_file[PETSC_MAX_PATH_LEN + 16], ctx_object[256], ctx_op[64] = "HDF5 I/O on";
+
+void QrbmH5Context(const char *file, const char *object, const char *operation)
+{
+  if (file) snprintf(ctx_file, sizeof(ctx_file), "%s", file);
+  if (object) snprintf(ctx_object, sizeof(ctx_object), "%s", object);
+  if (operation) snprintf(ctx_op, sizeof(ctx_op), "%s", operation);
+}
+
+/* MPI-IO reports a short write without errno: a full file system is the usual cause, so say so
+   when the file's file system has (almost) no space left. */
+static int LikelyErrno(void)
+{
+  char           dir[sizeof(ctx_file)];
+  struct statvfs st;
+  snprintf(dir, sizeof(dir), "%s", ctx_file);
+  if (!ctx_file[0] || statvfs(dirname(dir), &st) != 0) return 0;
+  const double avail = (double)st.f_bavail * (double)st.f_frsize, total = (double)st.f_blocks * (double)st.f_frsize;
+  return avail < 1048576.0 || avail < 0.001 * total ? ENOSPC : 0;
+}
+
+static volatile int    watching;   /* a collective call is running */
+static volatile double watch_t0;   /* since (CLOCK_MONOTONIC seconds) */
+static pthread_t       watch_thread;
+static int             watch_started;
+
+static double Now(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+static void *Watch(void *arg)
+{
+  const char *env = getenv("QRBM_FAILURE_TIMEOUT");
+  const double limit = (env && atof(env) > 0 ? atof(env) : QRBM_FAILURE_TIMEOUT) + 2.0 * (double)(intptr_t)arg; /* other ranks later */
+  for (;;) {
+    sleep(1);
+    if (!watching || Now() - watch_t0 < limit || !LikelyErrno()) continue;
+    if (arg) _exit(1); /* rank 0 reports; another rank only ends when rank 0 is not stuck here */
+    QrbmPathsRelease();
+    char msg[sizeof(ctx_file) + 512];
+    const int n = snprintf(msg, sizeof(msg), "qrbm: ERROR: %s %s%s%s: a collective HDF5 call did not return within %g s and the file system is full: %s (parallel HDF5 leaves the ranks out of step): ending the job\n", ctx_op, ctx_file,
+                           ctx_object[0] ? ", object " : "", ctx_object, limit, strerror(ENOSPC));
+    if (write(2, msg, (size_t)PetscMin(n, (int)sizeof(msg) - 1)) < 0) _exit(1);
+    _exit(1);
+  }
+  return NULL;
+}
+
+void QrbmH5WatchBegin(void)
+{
+  if (!watch_started) {
+    int rank = 0;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    watch_started = pthread_create(&watch_thread, NULL, Watch, (void *)(intptr_t)rank) == 0 ? 1 : -1;
+  }
+  watch_t0 = Now();
+  watching = 1;
+}
+
+PetscErrorCode QrbmH5Guarded(herr_t status, const char *call)
+{
+  const int err = errno; /* of the call just made */
+  watching = 0;
+  return status < 0 ? QrbmH5Fail(call, err) : PETSC_SUCCESS;
+}
+
+/* The innermost entries of HDF5's error stack: they say what went wrong (the outer ones only
+   repeat which API call failed). */
+typedef struct {
+  char text[3][256];
+  int  n;
+} Causes;
+
+static herr_t CollectCause(unsigned n, const H5E_error2_t *e, void *data)
+{
+  Causes *c = (Causes *)data;
+  (void)n;
+  if (!e->desc || !e->desc[0]) return 0;
+  snprintf(c->text[c->n % 3], sizeof(c->text[0]), "%s", e->desc);
+  c->n++;
+  return 0;
+}
+
+const char *QrbmH5Describe(const char *call, int err)
+{
+  static char buf[8192];
+  Causes      c = {.n = 0};
+  char        causes[800] = "";
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, CollectCause, &c);
+  for (int k = PetscMax(0, c.n - 2); k < c.n; k++) { /* the two innermost, outer first */
+    if (causes[0]) strncat(causes, "; ", sizeof(causes) - strlen(causes) - 1);
+    strncat(causes, c.text[k % 3], sizeof(causes) - strlen(causes) - 1);
+  }
+  if (LikelyErrno()) err = ENOSPC; /* errno may be left from an unrelated call inside HDF5 */
+  snprintf(buf, sizeof(buf), "%s %s%s%s: HDF5 call %s failed%s%s%s%s", ctx_op, ctx_file[0] ? ctx_file : "(no file)", ctx_object[0] ? ", object " : "", ctx_object, call, causes[0] ? ": " : "", causes,
+           err ? ": " : "", err ? strerror(err) : "");
+  return buf;
+}
 
 PetscErrorCode QrbmH5ComplexType(hid_t *type)
 {
@@ -9,6 +120,11 @@ PetscErrorCode QrbmH5ComplexType(hid_t *type)
   QrbmCallH5(H5Tinsert(*type, "r", 0, H5T_NATIVE_DOUBLE));
   QrbmCallH5(H5Tinsert(*type, "i", sizeof(double), H5T_NATIVE_DOUBLE));
   PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode QrbmH5Fail(const char *call, int err)
+{
+  SETERRQ(PETSC_COMM_SELF, PETSC_ERR_LIB, "%s", QrbmH5Describe(call, err));
 }
 
 /* H5Lexists fails on a path whose parent group is missing, so walk the prefixes. */
@@ -102,7 +218,9 @@ static PetscErrorCode Write(hid_t loc, const char *name, hid_t type, int rank, c
   QrbmCallH5Id(s, H5Screate_simple(rank, dims, NULL));
   QrbmCallH5Id(d, H5Dcreate2(loc, name, type, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
   if (!holder) QrbmCallH5(H5Sselect_none(s));
-  QrbmCallH5(H5Dwrite(d, type, s, s, dxpl, v));
+  QrbmH5Context(NULL, name, "writing");
+  if (dxpl != H5P_DEFAULT) QrbmCallH5Collective("writing a dataset", H5Dwrite(d, type, s, s, dxpl, v)); /* every rank takes part */
+  else QrbmCallH5(H5Dwrite(d, type, s, s, dxpl, v));
   QrbmCallH5(H5Dclose(d));
   QrbmCallH5(H5Sclose(s));
   PetscFunctionReturn(PETSC_SUCCESS);

@@ -1,7 +1,10 @@
 /* HDF5 output: root attributes record every option, time series grow along an unlimited axis. */
 #include <qrbm/output.h>
+#include <qrbm/agree.h>
 #include <qrbm/events.h>
 #include <qrbm/h5io.h>
+#include <qrbm/identity.h>
+#include <qrbm/paths.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +70,7 @@ PetscErrorCode QrbmOutputWriteOptions(hid_t f, const QrbmGrid *g, const QrbmConf
   PetscCall(AttrInt(f, "checkpoint_keep", c->checkpoint_keep));
   PetscCall(QrbmH5WriteAttrString(f, "restart", c->restart));
   PetscCall(AttrReal(f, "max_walltime", c->max_walltime));
+  PetscCall(AttrInt(f, "lock_takeover", c->lock_takeover));
   PetscCall(AttrReal(f, "memory_limit_mb", c->memory_limit_mb));
   PetscCall(AttrReal(f, "rdm_max_mb", c->rdm_max_mb));
   PetscCall(AttrReal(f, "checkpoint_test_delay", c->checkpoint_test_delay));
@@ -111,7 +115,8 @@ static PetscErrorCode WriteFixed(QrbmOutput *out, const char *name, int rank, co
   QrbmCallH5Id(s, H5Screate_simple(rank, shape, NULL));
   QrbmCallH5Id(d, H5Dcreate2(out->file, name, H5T_NATIVE_DOUBLE, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
   if (out->rank != 0) QrbmCallH5(H5Sselect_none(s));
-  QrbmCallH5(H5Dwrite(d, H5T_NATIVE_DOUBLE, s, s, out->dxpl, v));
+  QrbmH5Context(NULL, name, "writing");
+  QrbmCallH5Collective("writing a fixed output dataset", H5Dwrite(d, H5T_NATIVE_DOUBLE, s, s, out->dxpl, v));
   QrbmCallH5(H5Dclose(d));
   QrbmCallH5(H5Sclose(s));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -204,7 +209,90 @@ static PetscErrorCode CutSeries(QrbmOutput *out, const char *name, hsize_t keep)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode QrbmOutputOpen(MPI_Comm comm, const QrbmGrid *g, const QrbmConfig *cfg, const QrbmRecord *rec, hsize_t ntotal, hsize_t nintervals, hsize_t keep, QrbmOutput *out)
+/* The output a restart continues must be the checkpointed run's: same physics (root attributes)
+   and every time series at least as long as the checkpoint accounts for. Read-only, rank 0. */
+static PetscErrorCode CheckSeries(hid_t f, const char *file, const char *name, hsize_t keep)
+{
+  hsize_t dims[QRBM_H5_MAX_RANK] = {0};
+  hid_t   d, fs;
+  PetscFunctionBeginUser;
+  d = H5Dopen2(f, name, H5P_DEFAULT);
+  PetscCheck(d >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "-restart: the output %s has no dataset %s: it does not belong to this checkpoint", file, name);
+  QrbmCallH5Id(fs, H5Dget_space(d));
+  QrbmCallH5(H5Sget_simple_extent_dims(fs, dims, NULL));
+  QrbmCallH5(H5Sclose(fs));
+  QrbmCallH5(H5Dclose(d));
+  PetscCheck(dims[0] >= keep, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "-restart: the output %s has %llu rows in %s, the checkpoint accounts for %llu: it does not belong to this checkpoint", file, (unsigned long long)dims[0], name,
+             (unsigned long long)keep);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode CheckPhysics(hid_t f, const char *file, const QrbmConfig *c)
+{
+  const char  *rn[] = {"dim", "particles", "grid", "box", "hbar", "dt", "potential_strength", "potential_width", "trap_omega", "batch_size", "rb_dt", "realizations", "seed", "output_interval"};
+  const double rv[] = {(double)c->dim, (double)c->particles, (double)c->grid, c->box, c->hbar, c->dt, c->strength, c->width, c->trap_omega, (double)c->batch_size, c->rb_dt, (double)c->realizations, (double)c->seed, (double)c->output_interval};
+  const char  *sn[] = {"scheme", "potential", "init", "method"};
+  const char  *sv[] = {QrbmSchemeNames[c->scheme], QrbmPotentialNames[c->potential], QrbmInitNames[c->init], QrbmMethodNames[c->method]};
+  double       v;
+  char         str[64];
+  PetscFunctionBeginUser;
+  for (size_t i = 0; i < sizeof(rn) / sizeof(rn[0]); i++) {
+    PetscCall(QrbmH5ReadAttrReal(f, file, rn[i], &v));
+    PetscCheck(v == rv[i], PETSC_COMM_SELF, PETSC_ERR_ARG_INCOMP, "-restart: the output %s was written with -%s %.17g, this run has %.17g: it is not the output of the checkpointed run", file, rn[i], v, rv[i]);
+  }
+  for (size_t i = 0; i < sizeof(sn) / sizeof(sn[0]); i++) {
+    PetscCall(QrbmH5ReadAttrString(f, file, sn[i], str, sizeof(str)));
+    PetscCheck(!strcmp(str, sv[i]), PETSC_COMM_SELF, PETSC_ERR_ARG_INCOMP, "-restart: the output %s was written with -%s %s, this run has %s: it is not the output of the checkpointed run", file, sn[i], str, sv[i]);
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Only the output of the checkpointed run itself: same run id (a run of identical physics is
+   another run). */
+static PetscErrorCode CheckIdentity(hid_t f, const char *file, const QrbmConfig *c)
+{
+  char id[33], hash[17];
+  PetscFunctionBeginUser;
+  PetscCall(QrbmIdentityRead(f, file, id, hash));
+  PetscCheck(id[0], PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "-restart %s: the output %s has no run_id (written by an older qrbm, format_version 1): it cannot be continued by this checkpoint", c->restart, file);
+  PetscCheck(!strcmp(id, c->run_id), PETSC_COMM_SELF, PETSC_ERR_ARG_INCOMP, "-restart %s: the output %s belongs to run %s, the checkpoint to run %s: give the -output of the checkpointed run", c->restart, file, id, c->run_id);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode Validate(const QrbmOutput *out, const QrbmConfig *cfg, const QrbmRecord *rec, hsize_t keep)
+{
+  const char   *src = access(out->part, F_OK) == 0 ? out->part : out->path;
+  const hsize_t nrdm = rec->rdm_interval > 0 ? (keep + (hsize_t)rec->rdm_interval - 1) / (hsize_t)rec->rdm_interval : 0;
+  char          name[PETSC_MAX_PATH_LEN];
+  hid_t         f;
+  PetscFunctionBeginUser;
+  PetscCheck(access(src, R_OK) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "-restart: output file %s (or %s) of the checkpointed run not found: restart needs the same -output", out->path, out->part);
+  QrbmH5Context(src, "", "validating the output");
+  f = H5Fopen(src, H5F_ACC_RDONLY, H5P_DEFAULT);
+  PetscCheck(f >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "-restart: the output %s cannot be opened as HDF5 (truncated or not an output?)", src);
+  PetscErrorCode ierr = CheckIdentity(f, src, cfg);
+  if (!ierr) ierr = CheckPhysics(f, src, cfg);
+  for (int i = 0; !ierr && i < rec->nfields; i++) {
+    const hsize_t k = rec->f[i].rdm ? nrdm : keep;
+    ierr = CheckSeries(f, src, rec->f[i].name, k);
+    if (ierr || !rec->f[i].stats) continue;
+    PetscCall(PetscSNPrintf(name, sizeof(name), "%s_stderr", rec->f[i].name));
+    ierr = CheckSeries(f, src, name, k);
+  }
+  for (int i = 0; !ierr && cfg->save_realizations && i < rec->nfields && !rec->f[i].rdm; i++) {
+    PetscCall(PetscSNPrintf(name, sizeof(name), "/realizations/%s", strrchr(rec->f[i].name, '/') + 1));
+    ierr = CheckSeries(f, src, name, (hsize_t)cfg->realizations);
+  }
+  for (PetscInt r = 0; !ierr && cfg->record_pairings && r < cfg->realizations; r++) {
+    PetscCall(PetscSNPrintf(name, sizeof(name), "/pairings/%" PetscInt_FMT, r));
+    ierr = CheckSeries(f, src, name, 0);
+  }
+  H5Fclose(f);
+  PetscCall(ierr);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode OpenFile(MPI_Comm comm, const QrbmGrid *g, const QrbmConfig *cfg, const QrbmRecord *rec, hsize_t ntotal, hsize_t nintervals, hsize_t keep, QrbmOutput *out)
 {
   hid_t fapl;
   char  name[PETSC_MAX_PATH_LEN];
@@ -213,14 +301,16 @@ PetscErrorCode QrbmOutputOpen(MPI_Comm comm, const QrbmGrid *g, const QrbmConfig
   PetscCall(PetscLogEventBegin(QRBM_EVENT_IO, 0, 0, 0, 0));
   PetscCall(PetscMemzero(out, sizeof(*out)));
   out->comm = comm; out->rec = rec; out->ntotal = ntotal; out->nintervals = nintervals; out->ntimes = keep;
-  out->reopened = PETSC_TRUE;
+  out->checkpointed = PETSC_TRUE; /* a restart: never removed on failure */
   PetscCallMPI(MPI_Comm_rank(comm, &out->rank));
   PetscCall(PetscStrncpy(out->path, cfg->output, sizeof(out->path)));
   PetscCall(PetscSNPrintf(out->part, sizeof(out->part), "%s.part", cfg->output));
+  QrbmCallH5(H5Eset_auto2(H5E_DEFAULT, NULL, NULL));
+  /* validate before modifying: nothing is renamed or written unless the output fits */
+  QrbmCollective("validating the output for the restart", out->rank == 0 ? Validate(out, cfg, rec, keep) : PETSC_SUCCESS);
   if (out->rank == 0 && access(out->part, F_OK) != 0) ok = rename(out->path, out->part) == 0;
   PetscCallMPI(MPI_Bcast(&ok, 1, MPI_INT, 0, comm));
-  PetscCheck(ok, comm, PETSC_ERR_FILE_OPEN, "-restart: output file %s (or %s) of the checkpointed run not found: restart needs the same -output", out->path, out->part);
-  QrbmCallH5(H5Eset_auto2(H5E_DEFAULT, NULL, NULL));
+  PetscCheck(ok, comm, PETSC_ERR_FILE_OPEN, "-restart: renaming the output %s to %s failed", out->path, out->part);
   QrbmCallH5Id(fapl, H5Pcreate(H5P_FILE_ACCESS));
   QrbmCallH5(H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL));
   out->file = H5Fopen(out->part, H5F_ACC_RDWR, fapl);
@@ -235,6 +325,7 @@ PetscErrorCode QrbmOutputOpen(MPI_Comm comm, const QrbmGrid *g, const QrbmConfig
   for (size_t i = 0; i < sizeof(derived) / sizeof(derived[0]); i++)
     if (H5Lexists(out->file, derived[i], H5P_DEFAULT) > 0) QrbmCallH5(H5Ldelete(out->file, derived[i], H5P_DEFAULT));
   PetscCall(QrbmOutputWriteOptions(out->file, g, cfg));
+  PetscCall(QrbmIdentityWrite(out->file, cfg));
   PetscCall(QrbmH5WriteAttrString(out->file, "status", "running"));
   out->nrdm = rec->rdm_interval > 0 ? (keep + (hsize_t)rec->rdm_interval - 1) / (hsize_t)rec->rdm_interval : 0;
   for (int i = 0; i < rec->nfields; i++) {
@@ -249,27 +340,33 @@ PetscErrorCode QrbmOutputOpen(MPI_Comm comm, const QrbmGrid *g, const QrbmConfig
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode QrbmOutputCreate(MPI_Comm comm, const QrbmGrid *g, const QrbmConfig *cfg, const QrbmRecord *rec, const double *pgrid, hsize_t ntotal, hsize_t nintervals, QrbmOutput *out)
+PetscErrorCode QrbmOutputOpen(MPI_Comm comm, const QrbmGrid *g, const QrbmConfig *cfg, const QrbmRecord *rec, hsize_t ntotal, hsize_t nintervals, hsize_t keep, QrbmOutput *out)
 {
-  hid_t   fapl;
-  hsize_t M = (hsize_t)g->M;
-  char    name[PETSC_MAX_PATH_LEN];
   PetscFunctionBeginUser;
-  PetscCall(PetscLogEventBegin(QRBM_EVENT_IO, 0, 0, 0, 0));
-  PetscCall(PetscMemzero(out, sizeof(*out)));
-  out->comm = comm; out->rec = rec; out->ntotal = ntotal; out->nintervals = nintervals;
-  PetscCallMPI(MPI_Comm_rank(comm, &out->rank));
-  PetscCall(PetscStrncpy(out->path, cfg->output, sizeof(out->path)));
-  PetscCall(PetscSNPrintf(out->part, sizeof(out->part), "%s.part", cfg->output));
-  if (!getenv("QRBM_H5_DEBUG")) QrbmCallH5(H5Eset_auto2(H5E_DEFAULT, NULL, NULL)); /* our own messages replace HDF5 stack dumps */
+  QrbmCollective("reopening the output", OpenFile(comm, g, cfg, rec, ntotal, nintervals, keep, out));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Fresh output: FILE.part created exclusively (old files were moved aside), every dataset made. */
+static PetscErrorCode CreateFile(const QrbmGrid *g, const QrbmConfig *cfg, const QrbmRecord *rec, QrbmOutput *out)
+{
+  hid_t fapl;
+  char  name[PETSC_MAX_PATH_LEN];
+  PetscFunctionBeginUser;
   QrbmCallH5Id(fapl, H5Pcreate(H5P_FILE_ACCESS));
-  QrbmCallH5(H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL));
-  out->file = H5Fcreate(out->part, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+  QrbmCallH5(H5Pset_fapl_mpio(fapl, out->comm, MPI_INFO_NULL));
+  QrbmCallH5(H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG)); /* a close after an error closes what the error path left open */
+  QrbmH5Context(out->part, "", "creating");
+  errno     = 0;
+  out->file = H5Fcreate(out->part, H5F_ACC_EXCL, H5P_DEFAULT, fapl);
   QrbmCallH5(H5Pclose(fapl));
-  PetscCheck(out->file >= 0, comm, PETSC_ERR_FILE_OPEN, "-output %s: cannot create %s (directory missing or not writable?)", cfg->output, out->part);
+  PetscCheck(out->file >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "-output %s: %s", cfg->output, QrbmH5Describe("H5Fcreate", errno));
+  out->created = PETSC_TRUE;
+  QrbmPathsOwn(out->part); /* removed if the job is ended abnormally, by whichever rank ends it */
   QrbmCallH5Id(out->dxpl, H5Pcreate(H5P_DATASET_XFER));
   QrbmCallH5(H5Pset_dxpl_mpio(out->dxpl, H5FD_MPIO_COLLECTIVE));
   PetscCall(QrbmOutputWriteOptions(out->file, g, cfg));
+  PetscCall(QrbmIdentityWrite(out->file, cfg));
   PetscCall(QrbmH5WriteAttrString(out->file, "status", "running"));
   PetscCall(CreateGroup(out->file, "/observables"));
   PetscCall(CreateGroup(out->file, "/density"));
@@ -280,9 +377,25 @@ PetscErrorCode QrbmOutputCreate(MPI_Comm comm, const QrbmGrid *g, const QrbmConf
     PetscCall(PetscSNPrintf(name, sizeof(name), "%s_stderr", rec->f[i].name));
     PetscCall(CreateSeries(out->file, name, rec->f[i].rank, rec->f[i].shape, rec->f[i].cplx));
   }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode QrbmOutputCreate(MPI_Comm comm, const QrbmGrid *g, const QrbmConfig *cfg, const QrbmRecord *rec, const double *pgrid, hsize_t ntotal, hsize_t nintervals, QrbmOutput *out)
+{
+  hsize_t M = (hsize_t)g->M;
+  PetscFunctionBeginUser;
+  PetscCall(PetscLogEventBegin(QRBM_EVENT_IO, 0, 0, 0, 0));
+  PetscCall(PetscMemzero(out, sizeof(*out)));
+  out->comm = comm; out->rec = rec; out->ntotal = ntotal; out->nintervals = nintervals;
+  PetscCallMPI(MPI_Comm_rank(comm, &out->rank));
+  PetscCall(PetscStrncpy(out->path, cfg->output, sizeof(out->path)));
+  PetscCall(PetscSNPrintf(out->part, sizeof(out->part), "%s.part", cfg->output));
+  if (!getenv("QRBM_H5_DEBUG")) QrbmCallH5(H5Eset_auto2(H5E_DEFAULT, NULL, NULL)); /* our own messages replace HDF5 stack dumps */
+  PetscCall(QrbmPathsMoveAside(comm, cfg));
+  QrbmCollective("creating the output", CreateFile(g, cfg, rec, out));
   PetscCall(WriteFixed(out, "/density/x", 1, &M, g->x));
   PetscCall(WriteFixed(out, "/density/p", 1, &M, pgrid));
-  PetscCall(CreateEnsembleSets(out, g, cfg));
+  QrbmCollective("creating the per-realisation datasets", CreateEnsembleSets(out, g, cfg));
   PetscCall(PetscLogEventEnd(QRBM_EVENT_IO, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -316,7 +429,8 @@ static PetscErrorCode AppendField(QrbmOutput *out, const char *name, const QrbmF
     QrbmCallH5(H5Sselect_none(ms));
   }
   if (f->cplx) PetscCall(QrbmH5ComplexType(&type));
-  QrbmCallH5(H5Dwrite(d, type, ms, fs, out->dxpl, buf));
+  QrbmH5Context(NULL, name, "appending to");
+  QrbmCallH5Collective("appending to the output", H5Dwrite(d, type, ms, fs, out->dxpl, buf));
   if (f->cplx) QrbmCallH5(H5Tclose(type));
   QrbmCallH5(H5Sclose(ms));
   QrbmCallH5(H5Sclose(fs));
@@ -339,7 +453,8 @@ PetscErrorCode QrbmOutputAppend(QrbmOutput *out, PetscInt nrows, const double *m
   }
   for (PetscInt j = 0; j < nrows; j++) out->nrdm += QrbmRecordHasRdm(out->rec, (PetscInt)out->ntimes + j) ? 1 : 0;
   out->ntimes += (hsize_t)nrows;
-  QrbmCallH5(H5Fflush(out->file, H5F_SCOPE_GLOBAL));
+  QrbmH5Context(NULL, "", "flushing");
+  QrbmCallH5Collective("flushing the output", H5Fflush(out->file, H5F_SCOPE_GLOBAL));
   PetscCall(PetscLogEventEnd(QRBM_EVENT_IO, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -372,29 +487,59 @@ PetscErrorCode QrbmOutputWritePairings(QrbmOutput *out, PetscInt r, const int *p
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode QrbmOutputClose(QrbmOutput *out, QrbmOutputStatus status)
+/* Closes every object and the file; the status attribute first unless the run failed without a
+   checkpoint (then the status stays "running"). */
+static PetscErrorCode CloseFile(QrbmOutput *out, QrbmOutputStatus status)
 {
-  int ok = 1;
+  const char *text = status == QRBM_OUTPUT_COMPLETE ? "complete" : "checkpointed";
+  herr_t      closed;
   PetscFunctionBeginUser;
-  if (out->file <= 0) PetscFunctionReturn(PETSC_SUCCESS);
   for (int i = 0; i < QRBM_MAX_FIELDS; i++)
     if (out->real[i] > 0) H5Dclose(out->real[i]);
   for (PetscInt r = 0; r < out->npairings; r++) H5Dclose(out->pairings[r]);
   PetscCall(PetscFree(out->pairings));
-  if (status != QRBM_OUTPUT_FAILED) {
+  out->npairings = 0;
+  QrbmH5Context(out->part, "status", "closing");
+  if (status != QRBM_OUTPUT_FAILED || out->checkpointed) {
     H5Adelete(out->file, "status");
-    PetscCall(QrbmH5WriteAttrString(out->file, "status", status == QRBM_OUTPUT_COMPLETE ? "complete" : "checkpointed"));
+    PetscCall(QrbmH5WriteAttrString(out->file, "status", text));
   }
-  H5Pclose(out->dxpl);
-  if (H5Fclose(out->file) < 0) ok = 0;
+  if (out->dxpl > 0) H5Pclose(out->dxpl);
+  QrbmH5WatchBegin();
+  errno     = 0;
+  closed    = H5Fclose(out->file);
   out->file = 0;
-  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &ok, 1, MPI_INT, MPI_MIN, out->comm));
-  if (out->rank == 0) {
-    /* a failed continuation keeps the data of the checkpointed run; its extra rows are cut on restart */
-    if ((status != QRBM_OUTPUT_FAILED || out->reopened) && ok) ok = rename(out->part, out->path) == 0;
-    else unlink(out->part);
+  PetscCall(QrbmH5Guarded(closed, "H5Fclose"));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode Rename(const QrbmOutput *out)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(rename(out->part, out->path) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "-output %s: renaming %s to %s failed: %s", out->path, out->part, out->path, strerror(errno));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+void QrbmOutputSetCheckpointed(QrbmOutput *out)
+{
+  out->checkpointed = PETSC_TRUE;
+  QrbmPathsOwn(NULL);
+}
+
+PetscErrorCode QrbmOutputClose(QrbmOutput *out, QrbmOutputStatus status)
+{
+  PetscErrorCode ierr;
+  PetscBool      ok;
+  PetscFunctionBeginUser;
+  if (out->file <= 0) PetscFunctionReturn(PETSC_SUCCESS);
+  ierr = CloseFile(out, status);
+  if (status == QRBM_OUTPUT_FAILED) { /* a failure is already being reported: this one is not */
+    PetscCall(QrbmAgreeQuiet(ierr, "closing the output after a failure", &ok, NULL, 0));
+    if (out->rank == 0 && out->created && !out->checkpointed) unlink(out->part);
+    PetscFunctionReturn(PETSC_SUCCESS);
   }
-  PetscCallMPI(MPI_Bcast(&ok, 1, MPI_INT, 0, out->comm));
-  PetscCheck(status == QRBM_OUTPUT_FAILED || ok, out->comm, PETSC_ERR_FILE_WRITE, "-output %s: could not close or rename %s", out->path, out->part);
+  QrbmCollective("closing the output", ierr);
+  QrbmCollective("renaming the output", out->rank == 0 ? Rename(out) : PETSC_SUCCESS);
+  QrbmPathsOwn(NULL);
   PetscFunctionReturn(PETSC_SUCCESS);
 }

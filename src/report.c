@@ -4,6 +4,7 @@
 #include <qrbm/metrics.h>
 #include <qrbm/rdm.h>
 #include <qrbm/wigner.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -148,9 +149,10 @@ static PetscErrorCode ErrorTable(const QrbmReportInput *in, PetscInt nt, const d
     FILE *fp;
     PetscCall(PetscSNPrintf(name, sizeof(name), "%s.error.txt", in->cfg->output));
     fp = fopen(name, "w");
-    PetscCheck(fp, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "-output %s: cannot write the error table %s", in->cfg->output, name);
+    PetscCheck(fp, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "-output %s: cannot create the error table %s: %s", in->cfg->output, name, strerror(errno));
     PetscCall(QrbmErrorTableView(PETSC_COMM_SELF, &tab, fp));
-    fclose(fp);
+    const int bad = ferror(fp) | fclose(fp);
+    PetscCheck(!bad, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "-output %s: writing the error table %s failed: %s", in->cfg->output, name, strerror(errno));
   }
   PetscCall(QrbmErrorTableDestroy(&tab));
   PetscCall(PetscFree2(refR1, refR1time));

@@ -247,11 +247,11 @@ def test_restart_from_older_kept_checkpoint(tmp_path, extra):
     assert_identical(d, ref, f"restart from {old.name} of a completed run vs uninterrupted")
 
 
-def test_checkpoint_keep_default_is_one(tmp_path):
+def test_checkpoint_keep_default_is_two(tmp_path):
     ck = tmp_path / "ck.h5"
     res = launch(opts(EXACT, checkpoint_file=ck, checkpoint_interval=1), 1, tmp_path / "out.h5")
     assert res.returncode == 0, res.stderr
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["ck.h5", "out.h5"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ck.h5", "ck.h5.1", "out.h5"]
 
 
 def test_ensemble_interval_checkpoints_and_no_final(tmp_path):
@@ -349,7 +349,7 @@ def test_kill9_during_checkpoint_write(tmp_path, uninterrupted):
     assert proc.returncode == -signal.SIGKILL
     # the previous checkpoint is intact: a complete HDF5 file at step 2
     with h5py.File(ck, "r") as f:
-        assert f.attrs["checkpoint_format"] == 1
+        assert f.attrs["checkpoint_format"] == 2
         items = f["items_k"][()].reshape(-1, 3)
         assert f["items_psi"].shape[0] == 1 and "slots_mean" in f
     assert items[:, :2].tolist() == [[0, 2]], f"previous checkpoint holds items {items.tolist()}"

@@ -5,7 +5,7 @@
 #include <qrbm/grid.h>
 #include <qrbm/util.h>
 
-#define QRBM_CHECKPOINT_FORMAT 1
+#define QRBM_CHECKPOINT_FORMAT 2 /* 2: run identity, provenance, checksums */
 
 /* A trajectory in progress: realisation k >= 0, or the exact reference (k = -1). */
 typedef struct {
@@ -37,11 +37,22 @@ typedef struct {
   double             *bcount, *bsum;             /* K and K x ntimes x reclen (group root) */
   PetscInt            round, step;               /* position, for the progress line */
   PetscBool           wisdom_restored;           /* read: the saved FFTW wisdom was imported */
+  char                run_id[33];                /* read: the identity of the checkpointed run */
 } QrbmCheckpointState;
 
 /* Collective over all ranks: written to FILE.tmp, agreed on, then rotated into place (FILE,
    FILE.1, ... -checkpoint_keep). Items with mine contribute their psi and rows. */
 PetscErrorCode QrbmCheckpointWrite(const QrbmCheckpointState *st);
+/* FNV-1a 64 over "name=value;" of the options a restart must not change (the list behind /physics),
+   as 16 hex digits: the physics hash of outputs and checkpoints (hook for the options table). */
+PetscErrorCode QrbmCheckpointPhysicsHash(const QrbmConfig *c, char hex[17]);
+/* Whether this process completed a checkpoint file (FILE.tmp agreed on; rotation may follow). */
+PetscBool QrbmCheckpointWritten(void);
+/* Restart, part 0, collective and read-only: the format, the header counts and every dataset of
+   cfg->restart against its layout-independent checksum, the shapes and types, and the norm of
+   every saved state. When that fails and FILE.1 exists, the failure is reported as a warning and
+   cfg->restart becomes FILE.1, which must pass. */
+PetscErrorCode QrbmCheckpointChoose(QrbmConfig *cfg, const QrbmGrid *g, MPI_Comm world);
 /* Restart, part 1 (before allocation), collective: checks cfg's physics options against the
    checkpoint of cfg->restart and fills nsteps, ntimes, rows_written, tsteps, done, ref_done and the
    items' (k, step, pending); imports the saved FFTW wisdom when the parallel layout (wsize ranks,

@@ -9,7 +9,7 @@
 #define QRBM_MAX_DIM       3
 #define QRBM_MAX_PARTICLES 16
 #define QRBM_VERSION       "0.1.0"
-#define QRBM_FORMAT_VERSION 1
+#define QRBM_FORMAT_VERSION 2 /* 2: run_id, physics_hash, provenance */
 
 typedef enum { QRBM_SCHEME_STRANG, QRBM_SCHEME_YOSHIDA4, QRBM_SCHEME_CHIN4, QRBM_SCHEME_BM6, QRBM_SCHEME_BM11 } QrbmScheme;
 typedef enum { QRBM_POT_NONE, QRBM_POT_GAUSSIAN, QRBM_POT_SOFTCOULOMB, QRBM_POT_COSINE } QrbmPotentialKind;
@@ -59,6 +59,9 @@ typedef struct {
   PetscReal         enumerate_limit;  /* largest number of enumerated pairing sequences */
   char              checkpoint_file[PETSC_MAX_PATH_LEN], restart[PETSC_MAX_PATH_LEN];
   PetscBool         checkpoint_given; /* -checkpoint_file given (else OUTPUT.ckpt, for stops only) */
+  PetscBool         lock_takeover;    /* take over a lock file left by a run on another host */
+  char              run_id[33];       /* identity of the run (identity.h): new, or the checkpoint's */
+  char              physics_hash[17]; /* hash of the physics options (QrbmCheckpointPhysicsHash) */
   char              checkpoint_interval[64]; /* as given: "<n>" steps, "<x>t" time, "<x>s" wall s */
   PetscInt          ckpt_steps;       /* parsed: every so many steps (0 = not by steps) */
   PetscReal         ckpt_wall;        /* parsed: every so many wall seconds (0 = not by wall time) */

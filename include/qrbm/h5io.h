@@ -2,10 +2,23 @@
    (what h5py reads as complex128), whole-dataset reads and writes, scalar attributes.
    `file` arguments only name the file in error messages. */
 #pragma once
+#include <qrbm/agree.h>
 #include <qrbm/util.h>
 #include <hdf5.h>
 
 #define QRBM_H5_MAX_RANK 8
+
+/* A collective HDF5 call (a data transfer, a flush, a close) after which every rank agrees on its
+   success (agree.h), so that a failure on one rank (a full disk) cannot leave the others waiting. */
+#define QrbmCallH5Collective(what, call) QrbmCollective(what, QrbmH5Guarded((QrbmH5WatchBegin(), errno = 0, (call)), #call))
+/* A full file system can leave parallel HDF5's ranks waiting for each other inside one call (its
+   metadata flush fails on one rank only). While a collective call runs, a watchdog thread checks
+   the file system of the current file every second: when the call has not returned within the
+   failure timeout and that file system is full, it prints the cause and ends the job (exit 1). */
+void           QrbmH5WatchBegin(void);
+PetscErrorCode QrbmH5Guarded(herr_t status, const char *call);
+/* The PETSc error of a failed HDF5 call, described by QrbmH5Describe. */
+PetscErrorCode QrbmH5Fail(const char *call, int err);
 
 /* Compound {double r; double i;} matching qcomplex in memory; close with H5Tclose. */
 PetscErrorCode QrbmH5ComplexType(hid_t *type);

@@ -16,7 +16,8 @@ typedef struct {
   hid_t             real[QRBM_MAX_FIELDS]; /* /realizations datasets, -1 when not saved */
   hid_t            *pairings;   /* /pairings/<r> datasets */
   PetscInt          npairings;
-  PetscBool         reopened;   /* continued from a checkpoint: never delete it on failure */
+  PetscBool         created;      /* this process created FILE.part (fresh run) */
+  PetscBool         checkpointed; /* a checkpoint of this run exists: keep FILE.part on failure */
   char              path[PETSC_MAX_PATH_LEN], part[PETSC_MAX_PATH_LEN + 8];
 } QrbmOutput;
 
@@ -27,12 +28,16 @@ PetscErrorCode QrbmOutputAppend(QrbmOutput *out, PetscInt nrows, const double *m
    realisation r; called by the one rank that holds them (independent I/O). */
 PetscErrorCode QrbmOutputWriteRealization(QrbmOutput *out, PetscInt r, const double *rows);
 PetscErrorCode QrbmOutputWritePairings(QrbmOutput *out, PetscInt r, const int *perms);
+/* A checkpoint of the run now exists: from here on a failure keeps OUTPUT.part. */
+void QrbmOutputSetCheckpointed(QrbmOutput *out);
 typedef enum { QRBM_OUTPUT_FAILED, QRBM_OUTPUT_CHECKPOINTED, QRBM_OUTPUT_COMPLETE } QrbmOutputStatus;
 /* Reopens the output of a checkpointed run (OUTPUT.part, or OUTPUT renamed back to it) and cuts
    every time series to the `keep` rows that the checkpoint accounts for. Collective. */
 PetscErrorCode QrbmOutputOpen(MPI_Comm comm, const QrbmGrid *g, const QrbmConfig *cfg, const QrbmRecord *rec, hsize_t ntotal, hsize_t nintervals, hsize_t keep, QrbmOutput *out);
 /* Closes the file. COMPLETE and CHECKPOINTED rename OUTPUT.part to OUTPUT and record the status in
-   the root attribute "status"; FAILED removes OUTPUT.part. Collective. */
+   the root attribute "status". FAILED removes OUTPUT.part only when this process created it and
+   no checkpoint of the run exists; otherwise it stays, with status "checkpointed" when a
+   checkpoint exists (a restart continues from it). Collective. */
 PetscErrorCode QrbmOutputClose(QrbmOutput *out, QrbmOutputStatus status);
 /* Root attributes: every option, code version, rank count (also used by checkpoints). */
 PetscErrorCode QrbmOutputWriteOptions(hid_t loc, const QrbmGrid *g, const QrbmConfig *cfg);
