@@ -592,11 +592,29 @@ static PetscErrorCode CheckFile(const QrbmConfig *c, const QrbmGrid *g, MPI_Comm
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The physics of cfg->restart against this run's options: a difference is the user's error, not
+   corruption, so it is reported as such and there is no fallback. */
+static PetscErrorCode CheckPhysics(const QrbmConfig *c)
+{
+  long long fmt = 0, nsteps = 0;
+  hid_t     f;
+  PetscFunctionBeginUser;
+  PetscCall(OpenCheckpoint(c->restart, &f));
+  PetscCall(ReadAttrLL(f, c->restart, "checkpoint_format", &fmt));
+  if (fmt == QRBM_CHECKPOINT_FORMAT && H5Aexists(f, "nsteps") > 0 && H5Lexists(f, "/physics", H5P_DEFAULT) > 0) { /* else the integrity check reports it */
+    PetscCall(ReadAttrLL(f, c->restart, "nsteps", &nsteps));
+    PetscCall(CheckOptions(c, f, nsteps));
+  }
+  QrbmCallH5(H5Fclose(f));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode QrbmCheckpointChoose(QrbmConfig *c, const QrbmGrid *g, MPI_Comm world)
 {
   char      msg[4096], older[PETSC_MAX_PATH_LEN];
   PetscBool ok;
   PetscFunctionBeginUser;
+  QrbmCollective("checking the checkpoint's physics", CheckPhysics(c));
   PetscCall(QrbmAgreeQuiet(QrbmAgreeTestFault("verifying the checkpoint", PETSC_FALSE) ? PETSC_ERR_FILE_UNEXPECTED : CheckFile(c, g, world), "verifying the checkpoint", &ok, msg, sizeof(msg)));
   if (ok) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(PetscSNPrintf(older, sizeof(older), "%s.1", c->restart));
