@@ -4,9 +4,14 @@
    the computation is QrbmErrorTableCompute. Schemas: docs/errors.md. Serial (one MPI rank).
    Exit code 0 on success, 1 on any error; ERR.h5 is written as ERR.h5.part and renamed, so a
    failed comparison leaves no output file behind. */
+#define _DEFAULT_SOURCE /* realpath */
+#include <qrbm/agree.h>
 #include <qrbm/kinetic.h>
 #include <qrbm/metrics.h>
+#include <limits.h>
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -117,6 +122,11 @@ static PetscErrorCode RunFileOpen(const char *path, RunFile *r)
   r->file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
   PetscCheck(r->file >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot open %s (missing, unreadable or not an HDF5 file)", path);
   PetscCall(ReadAttributes(r->file, r));
+  if (H5Aexists(r->file, "status") > 0) { /* a checkpointed or running output is not a finished run */
+    char status[32];
+    PetscCall(QrbmH5ReadAttrString(r->file, path, "status", status, sizeof(status)));
+    PetscCheck(!strcmp(status, "complete"), PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG, "%s: status is '%s', not 'complete': compare finished runs only", path, status);
+  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -140,12 +150,12 @@ static PetscErrorCode RunFileClose(RunFile *r)
 /* Both runs must live on the same one-particle grid. */
 static PetscErrorCode CheckSameGrid(const RunFile *a, const RunFile *b)
 {
-  const char  *names[] = {"dim", "grid", "box", "hbar"};
-  const double va[]    = {a->dim, a->grid, a->box, a->hbar}, vb[] = {b->dim, b->grid, b->box, b->hbar};
+  const char  *names[] = {"dim", "grid", "box", "hbar", "particles"};
+  const double va[]    = {a->dim, a->grid, a->box, a->hbar, a->particles}, vb[] = {b->dim, b->grid, b->box, b->hbar, b->particles};
   PetscFunctionBeginUser;
-  for (int i = 0; i < 4; i++)
+  for (int i = 0; i < 5; i++)
     PetscCheck(fabs(va[i] - vb[i]) <= 1e-12 * fabs(va[i]), PETSC_COMM_SELF, PETSC_ERR_ARG_INCOMP,
-               "%s and %s are on different grids: attribute '%s' is %g in %s but %g in %s (compare runs with the same -dim, -grid, -box, -hbar)", a->path, b->path, names[i], va[i], a->path, vb[i], b->path);
+               "%s and %s are on different grids: attribute '%s' is %g in %s but %g in %s (compare runs with the same -dim, -grid, -box, -hbar, -particles)", a->path, b->path, names[i], va[i], a->path, vb[i], b->path);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -188,6 +198,31 @@ static PetscErrorCode WriteErrorFile(const char *out, const char *refpath, const
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The files written must not be (or, through links, resolve to) an input or each other. */
+static PetscErrorCode CheckOutputs(const char *refpath, const char *rbpath, const char *out, const char *table)
+{
+  char        names[5][PETSC_MAX_PATH_LEN + 8];
+  const char *given[5] = {refpath, rbpath, out, table, NULL}, *what[5] = {"REF.h5", "RB.h5", "-output", "-table", "-output (OUTPUT.part)"};
+  char        part[PETSC_MAX_PATH_LEN + 8];
+  PetscFunctionBeginUser;
+  PetscCall(PetscSNPrintf(part, sizeof(part), "%s.part", out));
+  given[4] = part;
+  for (int i = 0; i < 5; i++) {
+    char dir[PETSC_MAX_PATH_LEN + 8], *slash, real[PATH_MAX];
+    names[i][0] = 0;
+    if (!given[i][0]) continue;
+    if (realpath(given[i], real)) { PetscCall(PetscStrncpy(names[i], real, sizeof(names[i]))); continue; }
+    PetscCall(PetscStrncpy(dir, given[i], sizeof(dir)));
+    slash = strrchr(dir, '/');
+    if (slash) *slash = 0;
+    PetscCheck(realpath(slash ? (dir[0] ? dir : "/") : ".", real), PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "%s %s: directory not found", what[i], given[i]);
+    PetscCall(PetscSNPrintf(names[i], sizeof(names[i]), "%s/%s", real, slash ? slash + 1 : given[i]));
+  }
+  for (int i = 2; i < 5; i++)
+    for (int j = 0; j < i; j++) PetscCheck(!names[i][0] || strcmp(names[i], names[j]), PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG, "%s %s and %s %s are the same file %s: qrbm-compare never overwrites its inputs", what[j], given[j], what[i], given[i], names[i]);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 static PetscErrorCode Compare(const char *refpath, const char *rbpath, const char *out, const char *table)
 {
   RunFile        ref = {0}, rb = {0};
@@ -196,6 +231,7 @@ static PetscErrorCode Compare(const char *refpath, const char *rbpath, const cha
   QrbmErrorTable tab;
   FILE          *fp;
   PetscFunctionBeginUser;
+  PetscCall(CheckOutputs(refpath, rbpath, out, table));
   PetscCall(RunFileOpen(refpath, &ref));
   PetscCall(RunFileOpen(rbpath, &rb));
   PetscCall(CheckSameGrid(&ref, &rb));
@@ -246,9 +282,12 @@ int main(int argc, char **argv)
   PetscBool      help_only = PETSC_FALSE;
   PetscErrorCode ierr;
   PetscCall(PetscInitialize(&argc, &argv, NULL, help));
+  PetscCall(QrbmAgreeInitialize()); /* one "qrbm: ERROR:" message instead of PETSc's traceback */
   H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* our messages replace HDF5's stack dumps */
   ierr = ParseArgs(argc, argv, out, sizeof(out), table, sizeof(table), &help_only);
   if (!ierr && !help_only) ierr = Compare(argv[1], argv[2], out, table);
+  ierr = QrbmAgree(ierr, "qrbm-compare");
+  PetscCall(QrbmAgreeFinalize());
   PetscCall(PetscFinalize());
   return ierr ? 1 : 0;
 }

@@ -487,3 +487,34 @@ def test_provenance_attributes(tmp_path):
             assert "Open MPI" in a["mpi_version"] and "-output out.h5" in a["command_line"]
     with h5py.File(tmp_path / "out.h5", "r") as o, h5py.File(tmp_path / "ck.h5", "r") as c:
         assert o.attrs["run_id"] == c.attrs["run_id"] and o.attrs["format_version"] == 2 and c.attrs["checkpoint_format"] == 2
+
+
+# ---------------------------------------------------------------- qrbm-compare
+
+def compare(args, cwd):
+    cmd = ["mpirun", "--oversubscribe", "-np", "1", str(QRBM.parent / "qrbm-compare")] + [str(a) for a in args]
+    res = subprocess.run(cmd, capture_output=True, text=True, env=mpi_env(), cwd=cwd, timeout=TIMEOUT)
+    res.text = res.stdout + res.stderr
+    return res
+
+
+def test_compare_refuses_inputs_as_outputs_and_mismatched_runs(tmp_path):
+    rdm = ["-rdm_interval", "1", "-output_interval", "2"]
+    assert run(["-output", "ref.h5"] + rdm, 1, cwd=tmp_path).returncode == 0
+    assert run(["-output", "rb.h5", "-method", "rbm", "-realizations", "2"] + rdm, 1, cwd=tmp_path).returncode == 0
+    assert run(["-output", "n3.h5", "-particles", "3"] + rdm, 1, cwd=tmp_path).returncode == 0
+    shutil.copy(tmp_path / "ref.h5", tmp_path / "part.h5")
+    with h5py.File(tmp_path / "part.h5", "r+") as f:
+        del f.attrs["status"]
+        f.attrs["status"] = np.bytes_("checkpointed")
+    before = snapshot(tmp_path)
+    for args, needle in [(["ref.h5", "rb.h5", "-output", "rb.h5"], "RB.h5 rb.h5 and -output rb.h5 are the same file"),
+                         (["ref.h5", "rb.h5", "-table", "./ref.h5"], "REF.h5 ref.h5 and -table ./ref.h5 are the same file"),
+                         (["ref.h5", "n3.h5", "-output", "e.h5"], "attribute 'particles' is 2"),
+                         (["part.h5", "rb.h5", "-output", "e.h5"], "part.h5: status is 'checkpointed', not 'complete'")]:
+        res = compare(args, tmp_path)
+        assert res.returncode == 1 and needle in res.text and res.text.count("qrbm: ERROR:") == 1, res.text
+        assert_unchanged(before)
+        assert set(snapshot(tmp_path)) == set(before)
+    res = compare(["ref.h5", "rb.h5", "-output", "e.h5"], tmp_path)
+    assert res.returncode == 0, res.text
