@@ -109,7 +109,7 @@ int main(int argc, char **argv)
   QrbmCoherentPacket(&g, cfg.hbar, cfg.init_q, cfg.init_p, phi);
   PetscCall(QrbmStateSetProduct(&st, phi));
   PetscCall(PetscArraycpy(ref, st.psi, g.xlay.count));
-  PetscCall(QrbmPotentialCreate(&g, &cfg, &pot));
+  PetscCall(QrbmPotentialCreate(&g, &cfg, 2, &pot)); /* one z, one pair weight: trap and pair tables */
   PetscCall(NaiveCreate(&g, &cfg, &nv));
   QrbmPairWeightsExact(g.N, &W);
   const qcomplex z = -I * cfg.dt;

@@ -10,6 +10,7 @@
 #include <qrbm/h5io.h>
 #include <qrbm/identity.h>
 #include <qrbm/paths.h>
+#include <qrbm/scheme.h>
 #include <errno.h>
 #include <math.h>
 #include <qrbm/output.h>
@@ -28,7 +29,7 @@ static int PhysicsOptions(const QrbmConfig *c, char names[][32], char values[][5
 #define OPT_R(nm, v) (snprintf(names[n], 32, "%s", nm), snprintf(values[n++], 512, "%.17g", (double)(v)))
 #define OPT_S(nm, v) (snprintf(names[n], 32, "%s", nm), snprintf(values[n++], 512, "%s", v))
   OPT_I("dim", c->dim); OPT_I("particles", c->particles); OPT_I("grid", c->grid); OPT_R("box", c->box); OPT_R("hbar", c->hbar); OPT_R("dt", c->dt);
-  OPT_S("scheme", QrbmSchemeNames[c->scheme]); OPT_S("potential", QrbmPotentialNames[c->potential]); OPT_R("potential_strength", c->strength);
+  OPT_S("scheme", QrbmSchemeName(c->scheme)); OPT_S("potential", QrbmPotentialNames[c->potential]); OPT_R("potential_strength", c->strength);
   OPT_R("potential_width", c->width); OPT_R("trap_omega", c->trap_omega); OPT_S("init", QrbmInitNames[c->init]);
   OPT_R("ground_tol", c->ground_tol); OPT_I("ground_maxiter", c->ground_maxiter); OPT_R("ground_dtau", c->ground_dtau);
   OPT_S("method", QrbmMethodNames[c->method]); OPT_I("batch_size", c->batch_size); OPT_R("rb_dt", c->rb_dt); OPT_I("realizations", c->realizations);

@@ -1,12 +1,12 @@
 /* Options: defaults first, then the PETSc options database, then validation with messages that
    name the option and its valid range. */
 #include <qrbm/config.h>
+#include <qrbm/scheme.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-const char *const QrbmSchemeNames[]    = {"strang", "yoshida4", "chin4", "bm6", "bm11", "QrbmScheme", "QRBM_SCHEME_", NULL};
 const char *const QrbmPotentialNames[] = {"none", "gaussian", "softcoulomb", "cosine", "QrbmPotentialKind", "QRBM_POT_", NULL};
 const char *const QrbmInitNames[]      = {"coherent", "symmetrized", "ground", "QrbmInitKind", "QRBM_INIT_", NULL};
 const char *const QrbmPlannerNames[]   = {"estimate", "measure", "patient", "QrbmPlanner", "QRBM_PLAN_", NULL};
@@ -20,7 +20,7 @@ static PetscErrorCode SetDefaults(QrbmConfig *c)
   memset(c, 0, sizeof(*c));
   c->dim = 1; c->particles = 2; c->grid = 64;
   c->box = 16.0; c->hbar = 1.0; c->t_final = 1.0; c->dt = 0.01;
-  c->scheme = QRBM_SCHEME_STRANG; c->potential = QRBM_POT_GAUSSIAN;
+  c->scheme = (int)QrbmSchemeFind("strang"); c->potential = QRBM_POT_GAUSSIAN;
   c->strength = 1.0; c->width = 1.0; c->trap_omega = 0.0;
   c->init = QRBM_INIT_COHERENT; c->ninit = 1;
   c->ground_tol = 1e-10; c->ground_maxiter = 100000; c->ground_dtau = 0.0;
@@ -93,6 +93,24 @@ static PetscErrorCode ReadChoice(PetscOptionItems *PetscOptionsObject, MPI_Comm 
   SETERRQ(comm, PETSC_ERR_ARG_OUTOFRANGE, "%s %s: valid values are %s", opt, buf, list);
 }
 
+/* -scheme: a row of the scheme table, whose names, orders and FFT pairs make the -help text (tests
+   read the orders from it). */
+static PetscErrorCode ReadScheme(PetscOptionItems *PetscOptionsObject, MPI_Comm comm, int *scheme)
+{
+  char     buf[64], *help, *list;
+  PetscInt i;
+  PetscFunctionBeginUser;
+  PetscCall(QrbmSchemeHelp(&help));
+  PetscCall(PetscStrncpy(buf, QrbmSchemeName(*scheme), sizeof(buf)));
+  PetscCall(PetscOptionsString("-scheme", help, "", buf, buf, sizeof(buf), NULL));
+  PetscCall(PetscFree(help));
+  i = QrbmSchemeFind(buf);
+  if (i >= 0) *scheme = (int)i;
+  if (i >= 0) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(QrbmSchemeNameList(&list));
+  SETERRQ(comm, PETSC_ERR_ARG_OUTOFRANGE, "-scheme %s: valid values are %s", buf, list); /* list is lost: the run ends */
+}
+
 static PetscErrorCode ParseSeed(MPI_Comm comm, const char *text, PetscInt64 *seed)
 {
   char              *end;
@@ -117,7 +135,7 @@ static PetscErrorCode ParseOptions(MPI_Comm comm, QrbmConfig *c, PetscInt *nq, P
   OPT(PetscOptionsReal("-hbar", "Planck constant hbar > 0 [action]", "", c->hbar, &c->hbar, NULL), "-hbar");
   OPT(PetscOptionsReal("-t_final", "final time > 0 [time]", "", c->t_final, &c->t_final, NULL), "-t_final");
   OPT(PetscOptionsReal("-dt", "time step dt, t_final/dt integer [time]", "", c->dt, &c->dt, NULL), "-dt");
-  PetscCall(ReadChoice(PetscOptionsObject, comm, "-scheme", "splitting scheme", QrbmSchemeNames, &c->scheme));
+  PetscCall(ReadScheme(PetscOptionsObject, comm, &c->scheme));
   PetscCall(ReadChoice(PetscOptionsObject, comm, "-potential", "pair potential V", QrbmPotentialNames, &c->potential));
   OPT(PetscOptionsReal("-potential_strength", "strength lambda of V [energy]", "", c->strength, &c->strength, NULL), "-potential_strength");
   OPT(PetscOptionsReal("-potential_width", "gaussian sigma, softcoulomb eps, cosine wavelength (L/width integer) > 0 [length]", "", c->width, &c->width, NULL), "-potential_width");

@@ -63,9 +63,16 @@ static PetscErrorCode InitialState(QrbmRun *r)
     PetscCall(QrbmStateScale(&r->state, 1 / sqrt(norm)));
   }
   for (PetscInt k = 0; k < c->ninit; k++) PetscCall(PetscFree(phi[k]));
-  if (c->init == QRBM_INIT_GROUND) PetscCall(QrbmPropagatorGroundState(&r->prop, &r->obs));
+  if (c->init == QRBM_INIT_GROUND) PetscCall(QrbmPropagatorGroundState(r->prop, &r->obs));
   PetscCall(PetscLogEventEnd(QRBM_EVENT_INIT, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Steps between progress lines of a single trajectory (0: none: ensembles report realisations). */
+static PetscInt Progress(const QrbmConfig *c)
+{
+  if (c->quiet || c->realizations > 1 || c->expectation == QRBM_EXPECT_ENUMERATE) return 0;
+  return c->progress_interval ? c->progress_interval : PetscMax(1, c->nsteps / 10);
 }
 
 static PetscInt Intervals(const QrbmConfig *c) { return (c->nsteps + c->rb_steps - 1) / c->rb_steps; }
@@ -271,17 +278,16 @@ static PetscErrorCode ResumeLoad(QrbmRun *r)
 static PetscErrorCode GradientCache(QrbmRun *r, PetscInt extra, double others, PetscBool *cache)
 {
   const QrbmConfig *c = &r->cfg;
-  QrbmSchemeDef     sd;
+  const QrbmScheme *sd = QrbmSchemeGet(c->scheme);
   double            avail;
   PetscFunctionBeginUser;
   *cache = PETSC_FALSE;
-  PetscCall(QrbmSchemeGet(c->scheme, &sd));
-  if (!QrbmSchemeNeedsGradient(&sd) || c->particles < 3) PetscFunctionReturn(PETSC_SUCCESS);
+  if (!QrbmSchemeNeedsGradient(sd) || c->particles < 3) PetscFunctionReturn(PETSC_SUCCESS);
   if (c->method == QRBM_METHOD_RBM && c->batch_size < 3 && c->reference == QRBM_REFERENCE_NONE) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(QrbmGridAvailableBytes(&r->grid, c, &avail));
   *cache = QrbmGridBytesPerRank(&r->grid, extra + 1) + others <= avail ? PETSC_TRUE : PETSC_FALSE;
   if (!*cache && !c->quiet)
-    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "-scheme %s: the modified potential (three-body terms) is recomputed per point at every force-gradient stage: its cache (one state copy) does not fit in memory\n", sd.name));
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "-scheme %s: the modified potential (three-body terms) is recomputed per point at every force-gradient stage: its cache (one state copy) does not fit in memory\n", sd->name));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -315,9 +321,8 @@ PetscErrorCode QrbmRunSetUp(QrbmRun *r)
   const double records = 8.0 * r->ntimes * r->rec.len * (4 + (c->rdm_interval > 0 ? c->rdm_batches : 0)) /* rows, accumulators, jackknife sums */
                          + (double)(c->realizations + 1) * (sizeof(QrbmItem) + 2.0 * sizeof(PetscInt) * r->ec.ngroups + 1); /* item list, schedule, flags */
   const double ground = c->init == QRBM_INIT_GROUND ? 4 * (QrbmGridBytesPerRank(&r->grid, 1) - QrbmGridBytesPerRank(&r->grid, 0)) : 0; /* the check's temporaries */
-  QrbmSchemeDef sd;
-  PetscCall(QrbmSchemeGet(c->scheme, &sd));
-  const double others = ground + records + (c->rdm_interval > 0 ? QrbmRdmBytesPerRank(&r->grid) : 0) + (QrbmSchemeNeedsGradient(&sd) ? QrbmPotentialGradientBytes(&r->grid) : 0);
+  const PetscBool fg     = QrbmSchemeNeedsGradient(QrbmSchemeGet(c->scheme));
+  const double    others = ground + records + (c->rdm_interval > 0 ? QrbmRdmBytesPerRank(&r->grid) : 0) + (fg ? QrbmPotentialGradientBytes(&r->grid) : 0);
   PetscBool    fg_cache;
   PetscCall(GradientCache(r, extra, others, &fg_cache));
   PetscCall(QrbmGridCheckMemory(&r->grid, c, extra + (fg_cache ? 1 : 0), others));
@@ -325,10 +330,11 @@ PetscErrorCode QrbmRunSetUp(QrbmRun *r)
   PetscCall(QrbmWisdomLoad(r->ec.world, c, &r->grid, r->wisdom_restored, &r->wisdom));
   PetscCall(QrbmKineticCreate(&r->grid, c, r->state.psi, &r->kin));
   PetscCall(QrbmWisdomSave(r->ec.world, &r->grid, &r->wisdom));
-  PetscCall(QrbmPotentialCreate(&r->grid, c, &r->pot));
+  PetscCall(QrbmPotentialCreate(&r->grid, c, QrbmPropagatorPhaseTables(c, NULL), &r->pot));
   PetscCall(QrbmObservablesCreate(&r->grid, c->hbar, &r->obs));
   PetscCall(QrbmPropagatorCreate(c, &r->grid, &r->state, &r->kin, &r->pot, &r->prop));
-  if (QrbmSchemeNeedsGradient(&r->prop.sc)) PetscCall(QrbmPotentialSetUpGradient(&r->pot, c, fg_cache));
+  PetscCall(QrbmPropagatorSetProgress(r->prop, Progress(c)));
+  if (fg) PetscCall(QrbmPotentialSetUpGradient(&r->pot, c, fg_cache));
   PetscCall(PetscCalloc3(r->ntimes * r->rec.len, &r->rows, r->ntimes * r->rec.len, &r->acc_mean, r->ntimes * r->rec.len, &r->acc_m2));
   if (keep_psi0) PetscCall(PetscMalloc1(r->grid.xlay.count, &r->psi0));
   /* jackknife groups: at most one per realisation, none below two */
@@ -353,6 +359,7 @@ PetscErrorCode QrbmRunDestroy(QrbmRun *r)
   PetscCall(PetscFree3(r->rows, r->acc_mean, r->acc_m2));
   PetscCall(PetscFree2(r->bcount, r->bsum));
   PetscCall(PetscFree(r->ref_rows));
+  PetscCall(QrbmPropagatorDestroy(&r->prop));
   PetscCall(QrbmObservablesDestroy(&r->obs));
   PetscCall(QrbmPotentialDestroy(&r->pot));
   PetscCall(QrbmKineticDestroy(&r->kin));
@@ -407,7 +414,7 @@ static PetscErrorCode StepOrIdle(QrbmRun *r, PetscBool active, PetscInt n, QrbmO
 {
   PetscBool pause = PETSC_FALSE;
   PetscFunctionBeginUser;
-  if (active) PetscFunctionReturn(QrbmPropagatorAdvance(&r->prop, n, obs, done));
+  if (active) PetscFunctionReturn(QrbmPropagatorAdvance(r->prop, n, obs, done));
   for (*done = 1; *done < n; (*done)++) {
     PetscCall(Check(r, &pause));
     if (pause) PetscFunctionReturn(PETSC_SUCCESS);
@@ -435,15 +442,13 @@ static PetscErrorCode Record(QrbmRun *r, PetscInt i, double *row)
 /* Loads the item's state: the saved slab, or the initial state. */
 static PetscErrorCode StartItem(QrbmRun *r, QrbmItem *item, PetscBool single, const double *zeros)
 {
-  QrbmPropagator *pr = &r->prop;
+  QrbmPropagator pr = r->prop;
   PetscFunctionBeginUser;
   if (item->psi || r->psi0) PetscCall(PetscArraycpy(r->state.psi, item->psi ? item->psi : r->psi0, r->grid.xlay.count));
   if (item->rows) PetscCall(PetscArraycpy(r->rows, item->rows, r->ntimes * r->rec.len));
-  pr->step = pr->step0 = item->step; pr->pending = item->pending; pr->realization = item->k;
   r->in_reference = item->k < 0 ? PETSC_TRUE : PETSC_FALSE;
-  pr->draw        = r->cfg.method == QRBM_METHOD_RBM && !r->in_reference;
-  if (r->in_reference) pr->W = pr->Wexact;
-  pr->have_w = PETSC_FALSE; pr->wall0 = MPI_Wtime();
+  PetscCall(QrbmPropagatorReset(pr, item->step, item->pending));
+  if (r->cfg.method == QRBM_METHOD_RBM && !r->in_reference) PetscCall(QrbmPropagatorSetSampling(pr, item->k));
   if (item->step == 0) {
     PetscCall(QrbmPropagatorMeasure(pr, &r->obs));
     PetscCall(Record(r, 0, r->rows));
@@ -522,7 +527,7 @@ static PetscErrorCode RunRound(QrbmRun *r, const double *zeros, PetscBool *stop)
     while (step < r->tsteps[i]) {
       PetscCall(StepOrIdle(r, active, r->tsteps[i] - step, &r->obs, &done));
       step += done;
-      if (step < r->tsteps[i]) PetscCall(Act(r, step, PETSC_TRUE, stop));
+      if (step < r->tsteps[i]) PetscCall(Act(r, step, QrbmSchemeMergesEnds(QrbmSchemeGet(r->cfg.scheme)), stop)); /* paused mid-chain */
       if (*stop) PetscFunctionReturn(PETSC_SUCCESS);
     }
     if (active) {
@@ -579,8 +584,7 @@ static PetscErrorCode Sample(QrbmRun *r, double *mean, double *stderr, PetscBool
   double *zeros;
   PetscFunctionBeginUser;
   PetscCall(PetscCalloc1(r->rec.len, &zeros));
-  r->prop.check     = Check;
-  r->prop.check_ctx = r;
+  PetscCall(QrbmPropagatorSetCheck(r->prop, Check, r));
   r->t_last_check   = MPI_Wtime();
   for (; r->round < r->nrounds; r->round++) {
     PetscCall(RunRound(r, zeros, stopped));
@@ -610,16 +614,18 @@ static PetscErrorCode Branch(QrbmRun *r, Enumeration *e, PetscInt j, long double
     if (j == 0 && b % r->ec.ngroups != r->ec.color) continue;
     PetscInt cur = first, done;
     PetscCall(PetscArraycpy(r->state.psi, e->stack[j], cnt));
-    QrbmBatchWeights(c->particles, c->batch_size, e->parts + b * c->particles, &r->prop.W);
-    r->prop.step = first;
+    QrbmPairWeights W;
+    QrbmBatchWeights(c->particles, c->batch_size, e->parts + b * c->particles, &W);
+    PetscCall(QrbmPropagatorReset(r->prop, first, PETSC_FALSE));
+    PetscCall(QrbmPropagatorSetWeights(r->prop, &W));
     for (PetscInt i = 1; i < r->ntimes; i++) {
       if (r->tsteps[i] <= first || r->tsteps[i] > last) continue;
-      PetscCall(QrbmPropagatorAdvance(&r->prop, r->tsteps[i] - cur, &r->obs, &done));
+      PetscCall(QrbmPropagatorAdvance(r->prop, r->tsteps[i] - cur, &r->obs, &done));
       cur = r->tsteps[i];
       PetscCall(Record(r, i, r->rows));
       for (PetscInt k = 0; k < r->rec.len; k++) e->sum[i * r->rec.len + k] += weight / e->npart * r->rows[k];
     }
-    if (cur < last) PetscCall(QrbmPropagatorAdvance(&r->prop, last - cur, NULL, &done));
+    if (cur < last) PetscCall(QrbmPropagatorAdvance(r->prop, last - cur, NULL, &done));
     if (j + 1 < e->nint) {
       PetscCall(PetscArraycpy(e->stack[j + 1], r->state.psi, cnt));
       PetscCall(Branch(r, e, j + 1, weight / e->npart));
@@ -646,9 +652,8 @@ static PetscErrorCode Enumerate(QrbmRun *r, double *mean, double *stderr)
   PetscCall(PetscCalloc1(len, &e.sum));
   PetscCall(PetscMalloc1(e.nint, &e.stack));
   for (PetscInt j = 0; j < e.nint; j++) PetscCall(PetscMalloc1(r->grid.xlay.count, &e.stack[j]));
-  r->prop.draw = PETSC_FALSE;
-  r->prop.step = 0;
-  PetscCall(QrbmPropagatorMeasure(&r->prop, &r->obs));
+  PetscCall(QrbmPropagatorReset(r->prop, 0, PETSC_FALSE));
+  PetscCall(QrbmPropagatorMeasure(r->prop, &r->obs));
   if (r->ec.color == 0) {
     PetscCall(Record(r, 0, r->rows));
     for (PetscInt k = 0; k < r->rec.len; k++) e.sum[k] = r->rows[k];
@@ -678,7 +683,7 @@ static PetscErrorCode Summary(QrbmRun *r, const double *mean, const double *stde
   for (int i = 0; i < 5; i++) o[i] = QrbmRecordField(&r->rec, names[i])->offset;
   if (c->quiet) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(PetscPrintf(r->ec.world, "qrbm %s: %s, N=%" PetscInt_FMT " d=%" PetscInt_FMT " M=%" PetscInt_FMT " (%g points), %s, %" PetscInt_FMT " steps, %d ranks = %d groups x %d, %" PetscInt_FMT " threads, %.2f s\n",
-                        QRBM_VERSION, QrbmMethodNames[c->method], r->grid.N, r->grid.d, r->grid.M, r->grid.total, QrbmSchemeNames[c->scheme], c->nsteps, r->ec.wsize, r->ec.ngroups, r->grid.size, c->threads, r->wall));
+                        QRBM_VERSION, QrbmMethodNames[c->method], r->grid.N, r->grid.d, r->grid.M, r->grid.total, QrbmSchemeName(c->scheme), c->nsteps, r->ec.wsize, r->ec.ngroups, r->grid.size, c->threads, r->wall));
   if (c->method == QRBM_METHOD_RBM && c->expectation == QRBM_EXPECT_SAMPLE)
     PetscCall(PetscPrintf(r->ec.world, "random batches: P=%" PetscInt_FMT ", Dt=%g, mean of %" PetscInt_FMT " sampled realisations (seed %" PetscInt64_FMT ") +- standard error\n", c->batch_size, (double)c->rb_dt, c->realizations, c->seed));
   if (c->expectation == QRBM_EXPECT_ENUMERATE)

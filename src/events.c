@@ -1,6 +1,6 @@
 #include <qrbm/events.h>
 
-PetscLogEvent QRBM_EVENT_PLAN, QRBM_EVENT_FFT, QRBM_EVENT_KINETIC, QRBM_EVENT_POTENTIAL, QRBM_EVENT_OBSERVABLES, QRBM_EVENT_IO, QRBM_EVENT_INIT, QRBM_EVENT_SHUFFLE, QRBM_EVENT_POTENTIAL_RB, QRBM_EVENT_CHECKPOINT, QRBM_EVENT_RDM;
+PetscLogEvent QRBM_EVENT_PLAN, QRBM_EVENT_FFT, QRBM_EVENT_KINETIC, QRBM_EVENT_POTENTIAL, QRBM_EVENT_OBSERVABLES, QRBM_EVENT_IO, QRBM_EVENT_INIT, QRBM_EVENT_SHUFFLE, QRBM_EVENT_POTENTIAL_RB, QRBM_EVENT_CHECKPOINT, QRBM_EVENT_RDM, QRBM_EVENT_POTENTIAL_FG;
 PetscLogStage QRBM_STAGE_SETUP, QRBM_STAGE_INIT, QRBM_STAGE_TIMELOOP;
 
 PetscErrorCode QrbmEventsRegister(void)
@@ -14,6 +14,7 @@ PetscErrorCode QrbmEventsRegister(void)
   PetscCall(PetscLogEventRegister("QrbmPotential", id, &QRBM_EVENT_POTENTIAL));
   PetscCall(PetscLogEventRegister("QrbmShuffleBcast", id, &QRBM_EVENT_SHUFFLE));
   PetscCall(PetscLogEventRegister("QrbmPotentialRB", id, &QRBM_EVENT_POTENTIAL_RB));
+  PetscCall(PetscLogEventRegister("QrbmPotentialFG", id, &QRBM_EVENT_POTENTIAL_FG));
   PetscCall(PetscLogEventRegister("QrbmObservables", id, &QRBM_EVENT_OBSERVABLES));
   PetscCall(PetscLogEventRegister("QrbmIO", id, &QRBM_EVENT_IO));
   PetscCall(PetscLogEventRegister("QrbmCheckpoint", id, &QRBM_EVENT_CHECKPOINT));

@@ -5,6 +5,7 @@
 #include <qrbm/h5io.h>
 #include <qrbm/identity.h>
 #include <qrbm/paths.h>
+#include <qrbm/scheme.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,7 +44,7 @@ PetscErrorCode QrbmOutputWriteOptions(hid_t f, const QrbmGrid *g, const QrbmConf
   PetscCall(AttrReal(f, "t_final", c->t_final));
   PetscCall(AttrReal(f, "dt", c->dt));
   PetscCall(AttrInt(f, "nsteps", c->nsteps));
-  PetscCall(QrbmH5WriteAttrString(f, "scheme", QrbmSchemeNames[c->scheme]));
+  PetscCall(QrbmH5WriteAttrString(f, "scheme", QrbmSchemeName(c->scheme)));
   PetscCall(QrbmH5WriteAttrString(f, "potential", QrbmPotentialNames[c->potential]));
   PetscCall(AttrReal(f, "potential_strength", c->strength));
   PetscCall(AttrReal(f, "potential_width", c->width));
@@ -232,7 +233,7 @@ static PetscErrorCode CheckPhysics(hid_t f, const char *file, const QrbmConfig *
   const char  *rn[] = {"dim", "particles", "grid", "box", "hbar", "dt", "potential_strength", "potential_width", "trap_omega", "batch_size", "rb_dt", "realizations", "seed", "output_interval"};
   const double rv[] = {(double)c->dim, (double)c->particles, (double)c->grid, c->box, c->hbar, c->dt, c->strength, c->width, c->trap_omega, (double)c->batch_size, c->rb_dt, (double)c->realizations, (double)c->seed, (double)c->output_interval};
   const char  *sn[] = {"scheme", "potential", "init", "method"};
-  const char  *sv[] = {QrbmSchemeNames[c->scheme], QrbmPotentialNames[c->potential], QrbmInitNames[c->init], QrbmMethodNames[c->method]};
+  const char  *sv[] = {QrbmSchemeName(c->scheme), QrbmPotentialNames[c->potential], QrbmInitNames[c->init], QrbmMethodNames[c->method]};
   double       v;
   char         str[64];
   PetscFunctionBeginUser;

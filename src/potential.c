@@ -52,10 +52,12 @@ void QrbmPairWeightsExact(PetscInt N, QrbmPairWeights *W)
     for (PetscInt n = l + 1; n < N; n++) W->w[l * N + n] = 1.0 / (N - 1);
 }
 
-PetscErrorCode QrbmPotentialCreate(const QrbmGrid *g, const QrbmConfig *cfg, QrbmPotential *pot)
+PetscErrorCode QrbmPotentialCreate(const QrbmGrid *g, const QrbmConfig *cfg, int ntables, QrbmPotential *pot)
 {
   PetscFunctionBeginUser;
   memset(pot, 0, sizeof(*pot));
+  pot->maxcache = ntables;
+  PetscCall(PetscCalloc1(PetscMax(ntables, 1), &pot->cache));
   pot->g = g; pot->hbar = cfg->hbar; pot->nthreads = (int)cfg->threads;
   pot->n2 = 1;
   for (int c = 0; c < 3; c++) {
@@ -87,6 +89,7 @@ PetscErrorCode QrbmPotentialDestroy(QrbmPotential *pot)
 {
   PetscFunctionBeginUser;
   for (int i = 0; i < pot->ncache; i++) PetscCall(PetscFree(pot->cache[i].tab));
+  PetscCall(PetscFree(pot->cache));
   PetscCall(PetscFree2(pot->V2, pot->U));
   PetscCall(PetscFree(pot->scratch));
   if (pot->dV2) PetscCall(PetscFree4(pot->dV2, pot->S2, pot->C2, pot->dU));
@@ -104,7 +107,7 @@ static PetscErrorCode GetTable(QrbmPotential *pot, qcomplex z, double w, double 
   PetscFunctionBeginUser;
   for (int i = 0; i < pot->ncache; i++)
     if (pot->cache[i].z == z && pot->cache[i].w == w && pot->cache[i].gamma == gamma) { *tab = pot->cache[i].tab; PetscFunctionReturn(PETSC_SUCCESS); }
-  PetscCheck(pot->ncache < QRBM_PHASE_CACHE, PETSC_COMM_SELF, PETSC_ERR_PLIB, "phase table cache full (%d entries)", QRBM_PHASE_CACHE);
+  PetscCheck(pot->ncache < pot->maxcache, PETSC_COMM_SELF, PETSC_ERR_PLIB, "phase table cache full (%d tables): QrbmPropagatorPhaseTables undercounts the tables this run uses", pot->maxcache);
   PetscCheck(gamma == 0 || pot->dV2, PETSC_COMM_SELF, PETSC_ERR_PLIB, "force-gradient stage without QrbmPotentialSetUpGradient");
   qcomplex *t;
   PetscCall(PetscMalloc1(pot->n2 + pot->g->Md, &t));

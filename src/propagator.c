@@ -1,90 +1,132 @@
-/* Time stepping by splitting schemes given as stage sequences (QrbmSchemeDef). The closing stage
-   of a step and the opening stage of the next have the same kind and are merged into one (for
-   potential-first schemes only within a reshuffle interval), so n steps of a kinetic-first scheme
-   cost n (nK - 1) + 1 FFT pairs and of a potential-first one n nK (+1 to measure), nK being the
-   kinetic stages of a step. Coefficients: docs/numerics.md. */
+/* Time stepping by the splitting schemes of the table (src/scheme.c). When the last stage of a
+   step and the first of the next have the same kind they are applied as one stage (for potential
+   ends only within a reshuffle interval), so n steps of a kinetic-ended scheme cost n (nK - 1) + 1
+   FFT pairs and of a potential-ended one n nK (+1 to measure), nK being the kinetic stages of a
+   step. Coefficients: docs/numerics.md. */
 #include <qrbm/propagator.h>
 #include <qrbm/events.h>
 #include <qrbm/hamiltonian.h>
 #include <math.h>
 
-/* Symmetric composition from its first half: stages h[0..m-1] mirrored around h[m-1] (odd length
-   2m - 1). */
-static void Mirror(QrbmSchemeDef *d, int m, const double *h, const double *f)
+struct _p_QrbmPropagator {
+  const QrbmConfig *cfg;
+  const QrbmGrid   *g;
+  QrbmState        *st;
+  QrbmKinetic      *kin;
+  QrbmPotential    *pot;
+  const QrbmScheme *sc;       /* real time */
+  const QrbmScheme *strang;   /* imaginary time: always Strang (positive coefficients) */
+  QrbmPairWeights   W;        /* pair weights of the dynamics */
+  QrbmPairWeights   Wexact;   /* pair weights of H_N (energy, imaginary time) */
+  PetscBool         batch;    /* W are random batch weights (drawn or fixed): the potential's log event */
+  PetscBool         draw;     /* random batch sampling: new pairing at every interval start */
+  PetscBool         have_w;   /* W holds the pairing of the current interval */
+  PetscInt          realization;
+  PetscInt          step;     /* steps done */
+  PetscBool         pending;  /* psi still owes the deferred last stage of `step` (merged with the next first one) */
+  PetscErrorCode  (*check)(void *ctx, PetscBool *pause);
+  void             *check_ctx;
+  PetscInt          progress; /* steps between progress lines, 0: none */
+  double            wall0;    /* wall clock when the current trajectory (re)started at step0 */
+  PetscInt          step0;
+};
+
+static const QrbmScheme *Strang(void) { return QrbmSchemeGet(QrbmSchemeFind("strang")); }
+
+int QrbmPropagatorPhaseTables(const QrbmConfig *cfg, const QrbmScheme *s)
 {
-  d->n = 2 * m - 1;
-  for (int i = 0; i < m; i++) {
-    d->c[i] = d->c[d->n - 1 - i] = h[i];
-    d->f[i] = d->f[d->n - 1 - i] = f ? f[i] : 0;
-  }
+  const QrbmScheme *sc = s ? s : QrbmSchemeGet(cfg->scheme);
+  /* pair weights of real time: 1/(N-1) (exact dynamics, the exact reference), 1/(P-1) (batches) */
+  const int weights = cfg->method == QRBM_METHOD_RBM && cfg->reference == QRBM_REFERENCE_EXACT ? 2 : 1;
+  int       n       = sc ? QrbmSchemePotentialCoefficients(sc) * (1 + weights) : 0;
+  if (cfg->init == QRBM_INIT_GROUND) n += (QrbmSchemePotentialCoefficients(Strang()) + 1) * 2; /* exact weights; +1: the residual check */
+  return n;
 }
 
-PetscErrorCode QrbmSchemeGet(QrbmScheme scheme, QrbmSchemeDef *d)
+PetscErrorCode QrbmPropagatorCreate(const QrbmConfig *cfg, const QrbmGrid *g, QrbmState *st, QrbmKinetic *kin, QrbmPotential *pot, QrbmPropagator *out)
 {
+  QrbmPropagator pr;
   PetscFunctionBeginUser;
-  PetscCall(PetscMemzero(d, sizeof(*d)));
-  d->name = QrbmSchemeNames[scheme];
-  switch (scheme) {
-  case QRBM_SCHEME_STRANG: { /* K(1/2) P(1) K(1/2) */
-    const double h[] = {0.5, 1};
-    d->order = 2;
-    Mirror(d, 2, h, NULL);
-  } break;
-  case QRBM_SCHEME_YOSHIDA4: { /* three Strang steps of lengths w1, w0, w1 */
-    const double w1 = 1 / (2 - cbrt(2.0)), w0 = 1 - 2 * w1, h[] = {0.5 * w1, w1, 0.5 * (w1 + w0), w0};
-    d->order = 4;
-    Mirror(d, 4, h, NULL);
-  } break;
-  case QRBM_SCHEME_CHIN4: { /* Chin 4A: P(1/6) K(1/2) P~(2/3) K(1/2) P(1/6), P~ with (2/3)(dt^2/48) |grad Phi|^2 */
-    const double h[] = {1.0 / 6, 0.5, 2.0 / 3}, f[] = {0, 0, 2.0 / 3 / 48};
-    d->order = 4; d->vfirst = PETSC_TRUE;
-    Mirror(d, 3, h, f);
-  } break;
-  case QRBM_SCHEME_BM6: { /* Blanes-Moan SRKN_6^b (2002, Table 3): b1 a1 b2 a2 b3 a3 b4 a3 ... b1 */
-    const double b1 = 0.0829844064174052, b2 = 0.396309801498368, b3 = -0.0390563049223486, a1 = 0.245298957184271, a2 = 0.604872665711080;
-    const double h[] = {b1, a1, b2, a2, b3, 0.5 - (a1 + a2), 1 - 2 * (b1 + b2 + b3)};
-    d->order = 4; d->vfirst = PETSC_TRUE;
-    Mirror(d, 7, h, NULL);
-  } break;
-  case QRBM_SCHEME_BM11: { /* Blanes-Moan SRKN_11^b (2002, Table 3), order 6: b1 a1 ... b6 a6 b6 ... a1 b1 */
-    const double b[] = {0.0414649985182624, 0.198128671918067, -0.0400061921041533, 0.0752539843015807, -0.0115113874206879};
-    const double a[] = {0.123229775946271, 0.290553797799558, -0.127049212625417, -0.246331761062075, 0.357208872795928};
-    double       h[12], sa = 0, sb = 0;
-    for (int i = 0; i < 5; i++) {
-      h[2 * i] = b[i]; h[2 * i + 1] = a[i];
-      sa += a[i]; sb += b[i];
-    }
-    h[10] = 0.5 - sb; h[11] = 1 - 2 * sa; /* b6, and the middle stage a6 */
-    d->order = 6; d->vfirst = PETSC_TRUE;
-    Mirror(d, 12, h, NULL);
-  } break;
-  }
+  PetscCheck(QrbmSchemeGet(cfg->scheme) && Strang(), PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "-scheme: no row %d in the scheme table (or no strang row)", (int)cfg->scheme);
+  PetscCall(PetscNew(&pr));
+  pr->cfg = cfg; pr->g = g; pr->st = st; pr->kin = kin; pr->pot = pot;
+  pr->strang = Strang();
+  PetscCall(QrbmSchemeCheck(pr->strang));
+  PetscCall(QrbmPropagatorSetScheme(pr, QrbmSchemeGet(cfg->scheme)));
+  QrbmPairWeightsExact(g->N, &pr->Wexact);
+  PetscCall(QrbmPropagatorReset(pr, 0, PETSC_FALSE));
+  *out = pr;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-int QrbmSchemePairs(const QrbmSchemeDef *d) { return (d->n - 1) / 2; }
-
-PetscBool QrbmSchemeNeedsGradient(const QrbmSchemeDef *d)
-{
-  for (int i = 0; i < d->n; i++)
-    if (d->f[i] != 0) return PETSC_TRUE;
-  return PETSC_FALSE;
-}
-
-PetscErrorCode QrbmPropagatorCreate(const QrbmConfig *cfg, const QrbmGrid *g, QrbmState *st, QrbmKinetic *kin, QrbmPotential *pot, QrbmPropagator *pr)
+PetscErrorCode QrbmPropagatorDestroy(QrbmPropagator *pr)
 {
   PetscFunctionBeginUser;
-  PetscCall(PetscMemzero(pr, sizeof(*pr)));
-  pr->cfg = cfg; pr->g = g; pr->st = st; pr->kin = kin; pr->pot = pot;
-  QrbmPairWeightsExact(g->N, &pr->Wexact);
+  PetscCall(PetscFree(*pr));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode QrbmPropagatorSetScheme(QrbmPropagator pr, const QrbmScheme *s)
+{
+  PetscFunctionBeginUser;
+  PetscCall(QrbmSchemeCheck(s));
+  pr->sc = s;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode QrbmPropagatorReset(QrbmPropagator pr, PetscInt step, PetscBool pending)
+{
+  PetscFunctionBeginUser;
+  pr->step = pr->step0 = step;
+  pr->pending = pending && QrbmSchemeMergesEnds(pr->sc) ? PETSC_TRUE : PETSC_FALSE;
   pr->W = pr->Wexact;
-  PetscCall(QrbmSchemeGet(cfg->scheme, &pr->sc));
-  PetscCall(QrbmSchemeGet(QRBM_SCHEME_STRANG, &pr->strang));
+  pr->batch = pr->draw = pr->have_w = PETSC_FALSE;
+  pr->wall0 = MPI_Wtime();
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode QrbmPropagatorSetWeights(QrbmPropagator pr, const QrbmPairWeights *W)
+{
+  PetscFunctionBeginUser;
+  pr->W     = W ? *W : pr->Wexact;
+  pr->batch = W ? PETSC_TRUE : PETSC_FALSE;
+  pr->draw  = PETSC_FALSE;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode QrbmPropagatorSetSampling(QrbmPropagator pr, PetscInt realization)
+{
+  PetscFunctionBeginUser;
+  pr->realization = realization;
+  pr->batch = pr->draw = PETSC_TRUE;
+  pr->have_w = PETSC_FALSE; /* drawn before the first potential stage */
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode QrbmPropagatorSetProgress(QrbmPropagator pr, PetscInt every)
+{
+  PetscFunctionBeginUser;
+  pr->progress = every;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode QrbmPropagatorSetCheck(QrbmPropagator pr, PetscErrorCode (*check)(void *, PetscBool *), void *ctx)
+{
+  PetscFunctionBeginUser;
+  pr->check = check; pr->check_ctx = ctx;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode QrbmPropagatorGetStep(QrbmPropagator pr, PetscInt *step, PetscBool *pending)
+{
+  PetscFunctionBeginUser;
+  if (step) *step = pr->step;
+  if (pending) *pending = pr->pending;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* psi <- F^-1 exp(z T/hbar) F psi; with obs, the momentum observables of F psi are taken first. */
-static PetscErrorCode Kinetic(QrbmPropagator *pr, qcomplex z, QrbmObservables *obs)
+static PetscErrorCode Kinetic(QrbmPropagator pr, qcomplex z, QrbmObservables *obs)
 {
   PetscFunctionBeginUser;
   if (!obs) {
@@ -98,20 +140,25 @@ static PetscErrorCode Kinetic(QrbmPropagator *pr, qcomplex z, QrbmObservables *o
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* exp(z/hbar (Phi + gamma |grad Phi|^2)) psi; gamma = 0: a plain potential stage. */
-static PetscErrorCode Potential(QrbmPropagator *pr, qcomplex z, double gamma)
+/* exp(z/hbar (Phi + gamma |grad Phi|^2)) psi; gamma = 0: a plain potential stage. Logged by the
+   weights it applies (the exact H_N or random batches), a modified potential also as such. */
+static PetscErrorCode Potential(QrbmPropagator pr, qcomplex z, double gamma)
 {
-  const PetscLogEvent ev = pr->cfg->method == QRBM_METHOD_RBM ? QRBM_EVENT_POTENTIAL_RB : QRBM_EVENT_POTENTIAL;
+  const PetscLogEvent ev = pr->batch ? QRBM_EVENT_POTENTIAL_RB : QRBM_EVENT_POTENTIAL;
   PetscFunctionBeginUser;
   PetscCall(PetscLogEventBegin(ev, 0, 0, 0, 0));
   if (gamma == 0) PetscCall(QrbmPotentialApply(pr->pot, &pr->W, z, pr->st->psi));
-  else PetscCall(QrbmPotentialApplyGradient(pr->pot, &pr->W, z, gamma, pr->st->psi));
+  else {
+    PetscCall(PetscLogEventBegin(QRBM_EVENT_POTENTIAL_FG, 0, 0, 0, 0));
+    PetscCall(QrbmPotentialApplyGradient(pr->pot, &pr->W, z, gamma, pr->st->psi));
+    PetscCall(PetscLogEventEnd(QRBM_EVENT_POTENTIAL_FG, 0, 0, 0, 0));
+  }
   PetscCall(PetscLogEventEnd(ev, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* Pairing of a reshuffle interval: the group root draws the permutation and broadcasts it. */
-static PetscErrorCode Shuffle(QrbmPropagator *pr, PetscInt interval)
+static PetscErrorCode Shuffle(QrbmPropagator pr, PetscInt interval)
 {
   const QrbmConfig *c = pr->cfg;
   PetscInt          perm[QRBM_MAX_PARTICLES];
@@ -125,7 +172,7 @@ static PetscErrorCode Shuffle(QrbmPropagator *pr, PetscInt interval)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode QrbmPropagatorMeasure(QrbmPropagator *pr, QrbmObservables *obs)
+PetscErrorCode QrbmPropagatorMeasure(QrbmPropagator pr, QrbmObservables *obs)
 {
   PetscFunctionBeginUser;
   PetscCall(Kinetic(pr, 0.0, obs));
@@ -135,91 +182,89 @@ PetscErrorCode QrbmPropagatorMeasure(QrbmPropagator *pr, QrbmObservables *obs)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode Progress(QrbmPropagator *pr)
+static PetscErrorCode Progress(QrbmPropagator pr)
 {
-  const QrbmConfig *c     = pr->cfg;
-  const PetscInt    every = c->progress_interval ? c->progress_interval : PetscMax(1, c->nsteps / 10);
+  const QrbmConfig *c = pr->cfg;
   PetscFunctionBeginUser;
-  if (c->quiet || pr->step % every || c->realizations > 1 || c->expectation == QRBM_EXPECT_ENUMERATE) PetscFunctionReturn(PETSC_SUCCESS);
+  if (!pr->progress || pr->step % pr->progress) PetscFunctionReturn(PETSC_SUCCESS);
   const double wall = MPI_Wtime() - pr->wall0, eta = wall / PetscMax(1, pr->step - pr->step0) * (c->nsteps - pr->step);
   PetscCall(PetscPrintf(pr->g->comm, "step %8" PetscInt_FMT "/%" PetscInt_FMT "  t = %-10.5g wall %9.2f s  ETA %9.2f s\n", pr->step, c->nsteps, pr->step * c->dt, wall, eta));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Stage i of a step with time fraction coef (merged stages pass the sum). A force-gradient
-   stage exp(c B + f [B,[A,B]]) with A = unit T/hbar, B = unit Phi/hbar is exp(unit c/hbar (Phi +
-   gamma |grad Phi|^2)) with gamma = (f/c) unit^2, since [Phi,[T,Phi]] = hbar^2 |grad Phi|^2. */
-static PetscErrorCode Stage(QrbmPropagator *pr, const QrbmSchemeDef *sc, int i, double coef, qcomplex unit, QrbmObservables *obs)
+/* A stage of fraction coef and gradient coefficient f (a merged end stage passes the sums): with
+   the step's unit z, kinetic exp(z coef T/hbar), potential exp(z coef/hbar (Phi + gamma |grad
+   Phi|^2)) with gamma = (f/coef) z^2 (scheme.h). */
+static PetscErrorCode Stage(QrbmPropagator pr, QrbmStageKind kind, double coef, double f, qcomplex unit, QrbmObservables *obs)
 {
   PetscFunctionBeginUser;
-  if ((i % 2 == 0) != (sc->vfirst == PETSC_TRUE)) PetscCall(Kinetic(pr, unit * coef, obs));
-  else PetscCall(Potential(pr, unit * coef, sc->f[i] == 0 ? 0.0 : sc->f[i] / coef * creal(unit * unit)));
+  if (kind == QRBM_STAGE_KINETIC) PetscCall(Kinetic(pr, unit * coef, obs));
+  else PetscCall(Potential(pr, unit * coef, f == 0 ? 0.0 : f / coef * creal(unit * unit)));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Random batches: the pairing for the step about to start. A potential-first scheme merges the
-   previous step's closing potential stage (*carry) into the opening one only inside an interval;
-   at an interval start it is applied first with the old pairing (redrawn after a restart). */
-static PetscErrorCode Reshuffle(QrbmPropagator *pr, const QrbmSchemeDef *sc, qcomplex unit, double *carry)
+/* Random batches: the pairing for the step about to start. A deferred potential stage (*owed) is
+   merged into the first one only inside an interval; at an interval start it is applied alone
+   with the old pairing (redrawn after a restart), then the new pairing is drawn. */
+static PetscErrorCode Reshuffle(QrbmPropagator pr, const QrbmScheme *sc, qcomplex unit, PetscBool *owed)
 {
-  const PetscInt  rb    = pr->cfg->rb_steps;
-  const PetscBool start = pr->step % rb == 0 ? PETSC_TRUE : PETSC_FALSE;
+  const PetscInt   rb    = pr->cfg->rb_steps;
+  const PetscBool  start = pr->step % rb == 0 ? PETSC_TRUE : PETSC_FALSE;
+  const QrbmStage *last  = &sc->stages[sc->nstages - 1];
   PetscFunctionBeginUser;
-  if (sc->vfirst && *carry != 0 && start) {
+  if (*owed && start && last->kind == QRBM_STAGE_POTENTIAL) {
     if (!pr->have_w) PetscCall(Shuffle(pr, (pr->step - 1) / rb));
-    PetscCall(Stage(pr, sc, 0, *carry, unit, NULL));
-    *carry = 0;
+    PetscCall(Stage(pr, last->kind, last->c, last->f, unit, NULL));
+    *owed = PETSC_FALSE;
   }
   if (start || !pr->have_w) PetscCall(Shuffle(pr, pr->step / rb));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Steps of length unit (-i dt real time, -dtau imaginary time). A chain paused mid-way (pending)
-   resumes with the merged stage it was about to apply, so pausing changes no arithmetic: a
-   checkpointed run is bit-identical to an uninterrupted one. */
-static PetscErrorCode Steps(QrbmPropagator *pr, const QrbmSchemeDef *sc, PetscInt nsteps, qcomplex unit, QrbmObservables *obs, PetscBool real, PetscInt *done)
+/* Steps of length unit (-i dt real time, -dtau imaginary time). When the scheme merges its ends,
+   the last stage of a step is deferred into the first of the next; a chain paused between steps
+   (pending) resumes with the merged stage it was about to apply, so pausing changes no arithmetic:
+   a checkpointed run is bit-identical to an uninterrupted one. The last step of a call applies its
+   last stage (measuring momentum observables inside it when it is kinetic). */
+static PetscErrorCode Steps(QrbmPropagator pr, const QrbmScheme *sc, PetscInt nsteps, qcomplex unit, QrbmObservables *obs, PetscBool real, PetscInt *done)
 {
-  const int n     = sc->n;
-  double    carry = pr->pending ? sc->c[n - 1] : 0;
+  const QrbmStage *S = sc->stages, *first = &S[0], *last = &S[sc->nstages - 1];
+  const PetscBool  merge = QrbmSchemeMergesEnds(sc);
+  PetscBool        owed  = real ? pr->pending : PETSC_FALSE; /* imaginary time leaves a real-time chain alone */
   PetscFunctionBeginUser;
-  *done       = 0;
-  pr->pending = PETSC_FALSE;
-  if (!sc->vfirst) {
-    PetscCall(Stage(pr, sc, 0, sc->c[0] + carry, unit, NULL));
-    carry = 0;
-  }
+  *done = 0;
+  if (real) pr->pending = PETSC_FALSE;
   for (PetscInt s = 0; s < nsteps; s++) {
-    const PetscBool last = s == nsteps - 1;
+    const PetscBool final = s == nsteps - 1 ? PETSC_TRUE : PETSC_FALSE;
     PetscBool       pause = PETSC_FALSE;
-    if (real && pr->draw) PetscCall(Reshuffle(pr, sc, unit, &carry));
-    if (sc->vfirst) PetscCall(Stage(pr, sc, 0, sc->c[0] + carry, unit, NULL));
-    carry = 0;
-    for (int i = 1; i < n - 1; i++) PetscCall(Stage(pr, sc, i, sc->c[i], unit, NULL));
+    if (real && pr->draw) PetscCall(Reshuffle(pr, sc, unit, &owed));
+    if (owed) PetscCall(Stage(pr, first->kind, last->c + first->c, last->f + first->f, unit, NULL));
+    else PetscCall(Stage(pr, first->kind, first->c, first->f, unit, NULL));
+    owed = PETSC_FALSE;
+    for (int i = 1; i < sc->nstages - 1; i++) PetscCall(Stage(pr, S[i].kind, S[i].c, S[i].f, unit, NULL));
     (*done)++;
     if (real) {
       pr->step++;
       PetscCall(Progress(pr));
     }
-    if (last) PetscCall(Stage(pr, sc, n - 1, sc->c[n - 1], unit, sc->vfirst ? NULL : obs));
-    else {
-      if (real && pr->check) PetscCall(pr->check(pr->check_ctx, &pause));
-      if (pause) {
-        pr->pending = PETSC_TRUE;
-        PetscFunctionReturn(PETSC_SUCCESS);
-      }
-      if (sc->vfirst) carry = sc->c[n - 1];
-      else PetscCall(Stage(pr, sc, 0, sc->c[n - 1] + sc->c[0], unit, NULL));
+    if (final || !merge) PetscCall(Stage(pr, last->kind, last->c, last->f, unit, final && last->kind == QRBM_STAGE_KINETIC ? obs : NULL));
+    if (final) break;
+    if (real && pr->check) PetscCall(pr->check(pr->check_ctx, &pause));
+    owed = merge;
+    if (pause) {
+      pr->pending = owed;
+      PetscFunctionReturn(PETSC_SUCCESS);
     }
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode QrbmPropagatorAdvance(QrbmPropagator *pr, PetscInt nsteps, QrbmObservables *obs, PetscInt *done)
+PetscErrorCode QrbmPropagatorAdvance(QrbmPropagator pr, PetscInt nsteps, QrbmObservables *obs, PetscInt *done)
 {
   PetscFunctionBeginUser;
-  PetscCall(Steps(pr, &pr->sc, nsteps, -I * pr->cfg->dt, obs, PETSC_TRUE, done));
+  PetscCall(Steps(pr, pr->sc, nsteps, -I * pr->cfg->dt, obs, PETSC_TRUE, done));
   if (obs && *done == nsteps) {
-    if (pr->sc.vfirst) PetscCall(Kinetic(pr, 0.0, obs)); /* momentum observables: one extra FFT pair */
+    if (pr->sc->stages[pr->sc->nstages - 1].kind != QRBM_STAGE_KINETIC) PetscCall(Kinetic(pr, 0.0, obs)); /* momentum observables: one extra FFT pair */
     PetscCall(QrbmObservablesPosition(obs, pr->pot, &pr->Wexact, pr->st->psi));
     obs->step = pr->step;
     obs->time = pr->step * pr->cfg->dt;
@@ -237,7 +282,7 @@ PetscErrorCode QrbmPropagatorAdvance(QrbmPropagator *pr, PetscInt nsteps, QrbmOb
    steps). That estimate holds while s^2 C is a small perturbation of H: s^2 ||C psi|| <= 0.1 S, S the
    sum of |E_kin|, |E_trap|, |E_int| (then the O(s^4) rest is ~1% of it). A spurious state made of
    grid-scale modes fails that first, since C weighs them by T^2 V. */
-static PetscErrorCode GroundCheck(QrbmPropagator *pr, const QrbmObservables *obs)
+static PetscErrorCode GroundCheck(QrbmPropagator pr, const QrbmObservables *obs)
 {
   const QrbmConfig       *c = pr->cfg;
   const double            sc = c->ground_dtau / c->hbar, scale = fabs(obs->e_kin) + fabs(obs->e_trap) + fabs(obs->e_int);
@@ -255,15 +300,15 @@ static PetscErrorCode GroundCheck(QrbmPropagator *pr, const QrbmObservables *obs
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode QrbmPropagatorGroundState(QrbmPropagator *pr, QrbmObservables *obs)
+PetscErrorCode QrbmPropagatorGroundState(QrbmPropagator pr, QrbmObservables *obs)
 {
   const QrbmConfig *c     = pr->cfg;
   double            eprev = PETSC_MAX_REAL, norm;
   PetscInt          it, done;
   PetscFunctionBeginUser;
-  if (!c->quiet) PetscCall(PetscPrintf(pr->g->comm, "ground state: imaginary time with strang (positive coefficients), whatever -scheme (%s) the real-time run uses\n", QrbmSchemeNames[c->scheme]));
+  if (!c->quiet) PetscCall(PetscPrintf(pr->g->comm, "ground state: imaginary time with strang (positive coefficients), whatever -scheme (%s) the real-time run uses\n", pr->sc->name));
   for (it = 0; it < c->ground_maxiter; it += 10) {
-    PetscCall(Steps(pr, &pr->strang, 10, -c->ground_dtau, NULL, PETSC_FALSE, &done));
+    PetscCall(Steps(pr, pr->strang, 10, -c->ground_dtau, NULL, PETSC_FALSE, &done));
     PetscCall(QrbmStateNorm(pr->st, &norm));
     PetscCheck(PetscIsNormalReal(norm), pr->g->comm, PETSC_ERR_NOT_CONVERGED,
                "-init ground: the state left the double range in 10 imaginary-time steps (norm %g): exp(-dtau E/hbar) under- or overflows with -ground_dtau %g and -hbar %g for the energies on this grid; lower -ground_dtau or raise -hbar",

@@ -11,7 +11,6 @@
 #define QRBM_VERSION       "0.1.0"
 #define QRBM_FORMAT_VERSION 2 /* 2: run_id, physics_hash, provenance */
 
-typedef enum { QRBM_SCHEME_STRANG, QRBM_SCHEME_YOSHIDA4, QRBM_SCHEME_CHIN4, QRBM_SCHEME_BM6, QRBM_SCHEME_BM11 } QrbmScheme;
 typedef enum { QRBM_POT_NONE, QRBM_POT_GAUSSIAN, QRBM_POT_SOFTCOULOMB, QRBM_POT_COSINE } QrbmPotentialKind;
 typedef enum { QRBM_INIT_COHERENT, QRBM_INIT_SYMMETRIZED, QRBM_INIT_GROUND } QrbmInitKind;
 typedef enum { QRBM_METHOD_EXACT, QRBM_METHOD_RBM } QrbmMethod;
@@ -19,7 +18,6 @@ typedef enum { QRBM_EXPECT_SAMPLE, QRBM_EXPECT_ENUMERATE } QrbmExpectation;
 typedef enum { QRBM_REFERENCE_NONE, QRBM_REFERENCE_EXACT } QrbmReference;
 typedef enum { QRBM_PLAN_ESTIMATE, QRBM_PLAN_MEASURE, QRBM_PLAN_PATIENT } QrbmPlanner;
 
-extern const char *const QrbmSchemeNames[];
 extern const char *const QrbmPotentialNames[];
 extern const char *const QrbmInitNames[];
 extern const char *const QrbmPlannerNames[];
@@ -31,7 +29,7 @@ typedef struct {
   PetscInt          dim, particles, grid;
   PetscReal         box, hbar, t_final, dt;
   PetscInt          nsteps; /* t_final / dt */
-  QrbmScheme        scheme;
+  int               scheme; /* row of the scheme table (scheme.h) */
   QrbmPotentialKind potential;
   PetscReal         strength, width, trap_omega;
   QrbmInitKind      init;

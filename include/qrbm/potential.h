@@ -3,8 +3,6 @@
 #include <qrbm/grid.h>
 #include <qrbm/util.h>
 
-#define QRBM_PHASE_CACHE 48
-
 /* Pair weights: w[l * N + n] for l < n is the coupling of pair (l, n) (0 = no interaction). */
 typedef struct {
   PetscInt N;
@@ -18,8 +16,8 @@ typedef struct {
   ptrdiff_t       n2;     /* points of the doubled difference grid prod(2 e) */
   double         *V2;     /* V at the minimum-image separation on the doubled difference grid */
   double         *U;      /* trap on the one-particle grid (M^d) */
-  int             ncache; /* phase tables exp(z/hbar * w * V) and exp(z/hbar * U), keyed by (z, w) */
-  struct { qcomplex z; double w, gamma; qcomplex *tab; } cache[QRBM_PHASE_CACHE];
+  int             ncache, maxcache; /* phase tables exp(z/hbar * w * V) and exp(z/hbar * U), keyed by (z, w, gamma) */
+  struct { qcomplex z; double w, gamma; qcomplex *tab; } *cache;
   int             nthreads;
   qcomplex       *scratch; /* per-thread vectors of the hoisted products */
   /* force-gradient stages (QrbmPotentialSetUpGradient): d planes of V' on the doubled grid,
@@ -32,7 +30,9 @@ typedef struct {
   QrbmPairWeights fg_W;
 } QrbmPotential;
 
-PetscErrorCode QrbmPotentialCreate(const QrbmGrid *g, const QrbmConfig *cfg, QrbmPotential *pot);
+/* ntables: the most phase tables (distinct (z, w, gamma), the trap's w = 0 included) the caller uses
+   (QrbmPropagatorPhaseTables); one more is a programming error. */
+PetscErrorCode QrbmPotentialCreate(const QrbmGrid *g, const QrbmConfig *cfg, int ntables, QrbmPotential *pot);
 PetscErrorCode QrbmPotentialDestroy(QrbmPotential *pot);
 /* Exact coupling: every pair with weight 1/(N-1). */
 void QrbmPairWeightsExact(PetscInt N, QrbmPairWeights *W);

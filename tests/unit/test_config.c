@@ -18,6 +18,7 @@
 
    Run: make unit (mpirun -np 1 build/tests/test_config). */
 #include <qrbm/config.h>
+#include <qrbm/scheme.h>
 #include "unit.h"
 
 static PetscOptions db;
@@ -70,7 +71,7 @@ static void test_defaults(void **state)
   assert_int_equal(c.grid, 64);
   assert_true(c.box == 16.0 && c.hbar == 1.0 && c.t_final == 1.0 && c.dt == 0.01);
   assert_int_equal(c.nsteps, 100);
-  assert_int_equal(c.scheme, QRBM_SCHEME_STRANG);
+  assert_int_equal(c.scheme, QrbmSchemeFind("strang"));
   assert_int_equal(c.potential, QRBM_POT_GAUSSIAN);
   assert_true(c.strength == 1.0 && c.width == 1.0 && c.trap_omega == 0.0);
   assert_int_equal(c.init, QRBM_INIT_COHERENT);
@@ -107,7 +108,7 @@ static void test_valid_values(void **state)
   assert_int_equal(c.grid, 12);
   assert_true(c.box == 10.0 && c.hbar == 0.5 && c.t_final == 0.3 && c.dt == 0.1);
   assert_int_equal(c.nsteps, 3); /* 0.3 / 0.1 = 2.9999999999999996 in binary */
-  assert_int_equal(c.scheme, QRBM_SCHEME_YOSHIDA4);
+  assert_int_equal(c.scheme, QrbmSchemeFind("yoshida4"));
   assert_int_equal(c.potential, QRBM_POT_SOFTCOULOMB);
   assert_true(c.strength == -2.0 && c.width == 0.5 && c.trap_omega == 0.25);
   assert_int_equal(c.init, QRBM_INIT_SYMMETRIZED);

@@ -160,7 +160,7 @@ static int check_setup(const Setup *s)
       QrbmPotential pot;
       const qcomplex z = zs[iz];
       double         err1 = 0, err2 = 0;
-      assert_int_equal(QrbmPotentialCreate(&g, &cfg, &pot), 0);
+      assert_int_equal(QrbmPotentialCreate(&g, &cfg, 1 + (int)(s->N * (s->N - 1) / 2), &pot), 0); /* one z: the trap and at most a table per pair */
       random_psi(psi0, n);
       memcpy(psi, psi0, sizeof(qcomplex) * (size_t)n);
       assert_int_equal(QrbmPotentialApply(&pot, &W, z, psi), 0);
@@ -341,7 +341,7 @@ static void test_apply_gradient(void **state)
         QrbmPotential   pot;
         double          err = 0, scale = 0;
         weights(s->N, (Pattern)p, &W);
-        assert_int_equal(QrbmPotentialCreate(&g, &cfg, &pot), 0);
+        assert_int_equal(QrbmPotentialCreate(&g, &cfg, 1 + (int)(s->N * (s->N - 1) / 2), &pot), 0); /* one z: the trap and at most a table per pair */
         assert_int_equal(QrbmPotentialSetUpGradient(&pot, &cfg, cache ? PETSC_TRUE : PETSC_FALSE), 0);
         random_psi(psi0, n);
         memcpy(psi, psi0, sizeof(qcomplex) * (size_t)n);
