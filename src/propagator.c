@@ -36,8 +36,8 @@ static const QrbmScheme *Strang(void) { return QrbmSchemeGet(QrbmSchemeFind("str
 int QrbmPropagatorPhaseTables(const QrbmConfig *cfg, const QrbmScheme *s)
 {
   const QrbmScheme *sc = s ? s : QrbmSchemeGet(cfg->scheme);
-  /* pair weights of real time: 1/(N-1) (exact dynamics, the exact reference), 1/(P-1) (batches) */
-  const int weights = cfg->method == QRBM_METHOD_RBM && cfg->reference == QRBM_REFERENCE_EXACT ? 2 : 1;
+  /* pair weights of real time: 1/(N-1) (exact dynamics, the exact reference), 1/(P-1) (batches, counted with the exact ones) */
+  const int weights = cfg->method == QRBM_METHOD_RBM ? 2 : 1;
   int       n       = sc ? QrbmSchemePotentialCoefficients(sc) * (1 + weights) : 0;
   if (cfg->init == QRBM_INIT_GROUND) n += (QrbmSchemePotentialCoefficients(Strang()) + 1) * 2; /* exact weights; +1: the residual check */
   return n;
