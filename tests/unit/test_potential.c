@@ -9,8 +9,8 @@
    Coverage: N = 1..4 for d = 1 and d = 2 (plus d = 3), odd and even M, three potentials with a
    trap, real, imaginary and complex time steps z, and four weight patterns: the exact 1/(N-1), random
    batch pairings (weight 1 inside a batch, 0 across, as produced by QrbmBatchWeights), a single pair,
-   and general distinct weights. A fresh QrbmPotential is used per (weights, z) so that the phase
-   table cache (16 entries) is never the limit. Every setup runs with 1 OpenMP thread, those with N = 4 also with 2.
+   and general distinct weights. A fresh QrbmPotential is used per (weights, z), its phase-table
+   cache sized for the trap and one table per pair. Every setup runs with 1 OpenMP thread, those with N = 4 also with 2.
 
    Tolerance: each phase is a product of at most N(N+1)/2 + 1 unit-modulus-ish factors, each with a
    relative rounding error of a few eps times |z/hbar * w V| <= 1: relative error per point below
