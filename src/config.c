@@ -93,8 +93,8 @@ static PetscErrorCode ReadChoice(PetscOptionItems *PetscOptionsObject, MPI_Comm 
   SETERRQ(comm, PETSC_ERR_ARG_OUTOFRANGE, "%s %s: valid values are %s", opt, buf, list);
 }
 
-/* -scheme: a row of the scheme table, whose names, orders and FFT pairs make the -help text (tests
-   read the orders from it). */
+/* -scheme: a row of the scheme table. Its -help text is QrbmSchemeHelp's (every value with its
+   order and FFT pairs per step): tests/test_schemes.py reads the schemes and orders from it. */
 static PetscErrorCode ReadScheme(PetscOptionItems *PetscOptionsObject, MPI_Comm comm, int *scheme)
 {
   char     buf[64], *help, *list;

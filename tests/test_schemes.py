@@ -40,7 +40,7 @@ def binary_schemes():
     """-scheme value -> (order, FFT pairs per step), from the -help text the scheme table makes."""
     res = subprocess.run([str(build_qrbm()), "-help"], capture_output=True, text=True, env=mpi_env(), timeout=60)
     m = re.search(r"-scheme <[^>]*>: splitting scheme; per value its order and FFT pairs per step: (.*?) \(one of: ([^)]*)\)", res.stdout)
-    assert m, res.stdout + res.stderr
+    assert m, "bin/qrbm -help must show QrbmSchemeHelp's text for -scheme (each value with its order and FFT pairs):\n" + res.stdout + res.stderr
     table = {name: (int(order), int(pairs)) for name, order, pairs in re.findall(r"(\w+) (\d+) (\d+)", m.group(1))}
     assert sorted(table) == sorted(m.group(2).split()), m.group(0)
     return table
