@@ -10,7 +10,6 @@
 #include <qrbm/h5io.h>
 #include <qrbm/identity.h>
 #include <qrbm/paths.h>
-#include <qrbm/scheme.h>
 #include <errno.h>
 #include <math.h>
 #include <qrbm/output.h>
@@ -21,32 +20,19 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Options that define the computed trajectory: a restart must not change them. */
-static int PhysicsOptions(const QrbmConfig *c, char names[][32], char values[][512])
+/* Options that define the computed trajectory (the fixed rows of the options table, config.c): a
+   restart must not change them. Values as text cut at 511 characters, as format 2 hashed them. */
+#define MAX_PHYSICS 64
+static PetscErrorCode PhysicsOptions(const QrbmConfig *c, int *n, char names[][32], char values[][512])
 {
-  int n = 0;
-#define OPT_I(nm, v) (snprintf(names[n], 32, "%s", nm), snprintf(values[n++], 512, "%lld", (long long)(v)))
-#define OPT_R(nm, v) (snprintf(names[n], 32, "%s", nm), snprintf(values[n++], 512, "%.17g", (double)(v)))
-#define OPT_S(nm, v) (snprintf(names[n], 32, "%s", nm), snprintf(values[n++], 512, "%s", v))
-  OPT_I("dim", c->dim); OPT_I("particles", c->particles); OPT_I("grid", c->grid); OPT_R("box", c->box); OPT_R("hbar", c->hbar); OPT_R("dt", c->dt);
-  OPT_S("scheme", QrbmSchemeName(c->scheme)); OPT_S("potential", QrbmPotentialNames[c->potential]); OPT_R("potential_strength", c->strength);
-  OPT_R("potential_width", c->width); OPT_R("trap_omega", c->trap_omega); OPT_S("init", QrbmInitNames[c->init]);
-  OPT_R("ground_tol", c->ground_tol); OPT_I("ground_maxiter", c->ground_maxiter); OPT_R("ground_dtau", c->ground_dtau);
-  OPT_S("method", QrbmMethodNames[c->method]); OPT_I("batch_size", c->batch_size); OPT_R("rb_dt", c->rb_dt); OPT_I("realizations", c->realizations);
-  OPT_I("seed", c->seed); OPT_I("rb_couple_level", c->rb_couple_level); OPT_I("output_interval", c->output_interval); OPT_I("save_realizations", c->save_realizations); OPT_I("record_pairings", c->record_pairings);
-  OPT_S("rb_expectation", QrbmExpectationNames[c->expectation]); OPT_I("rdm_interval", c->rdm_interval); OPT_I("rdm_batches", c->rdm_batches);
-  OPT_S("reference", QrbmReferenceNames[c->reference]);
-  for (int which = 0; which < 2; which++) {
-    const PetscReal *v = which ? c->init_p : c->init_q;
-    snprintf(names[n], 32, "%s", which ? "init_p" : "init_q");
-    values[n][0] = 0;
-    for (PetscInt i = 0; i < c->ninit * c->dim; i++) snprintf(values[n] + strlen(values[n]), 512 - strlen(values[n]), "%.17g,", (double)v[i]);
-    n++;
+  const QrbmOption *o;
+  PetscFunctionBeginUser;
+  for (*n = 0; (o = QrbmOptionPhysics(*n)); (*n)++) {
+    PetscCheck(*n < MAX_PHYSICS, PETSC_COMM_SELF, PETSC_ERR_PLIB, "more than %d physics options: raise MAX_PHYSICS in checkpoint.c", MAX_PHYSICS);
+    PetscCall(PetscStrncpy(names[*n], o->name + 1, 32));
+    PetscCall(QrbmOptionText(o, c, values[*n], 512));
   }
-#undef OPT_I
-#undef OPT_R
-#undef OPT_S
-  return n;
+  PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 static void PhysicsHash(int n, char names[][32], char values[][512], char *hex)
@@ -63,9 +49,11 @@ static void PhysicsHash(int n, char names[][32], char values[][512], char *hex)
 
 PetscErrorCode QrbmCheckpointPhysicsHash(const QrbmConfig *c, char hex[17])
 {
-  char names[40][32], values[40][512];
+  char names[MAX_PHYSICS][32], values[MAX_PHYSICS][512];
+  int  n;
   PetscFunctionBeginUser;
-  PhysicsHash(PhysicsOptions(c, names, values), names, values, hex);
+  PetscCall(PhysicsOptions(c, &n, names, values));
+  PhysicsHash(n, names, values, hex);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -143,14 +131,15 @@ static PetscErrorCode Create(hid_t f, const char *name, hid_t type, hsize_t n0, 
 static PetscErrorCode WriteHeader(const QrbmCheckpointState *st, hid_t f)
 {
   const QrbmConfig *c = st->cfg;
-  char              names[40][32], values[40][512];
-  const int         n = PhysicsOptions(c, names, values);
+  char              names[MAX_PHYSICS][32], values[MAX_PHYSICS][512];
+  int               n;
   hid_t             grp;
   long long         v[8] = {QRBM_CHECKPOINT_FORMAT, st->wsize, st->ngroups, st->grid->size, c->threads, st->nsteps, st->ntimes, st->rows_written};
   const char       *keys[8] = {"checkpoint_format", "mpi_ranks", "groups", "group_size", "threads", "nsteps", "ntimes", "rows_written"};
   char             *wisdom = NULL;
   int               len = 0;
   PetscFunctionBeginUser;
+  PetscCall(PhysicsOptions(c, &n, names, values));
   PetscCall(QrbmChecksumWrite(f, QrbmChecksumBlock(0, sizeof(long long), 8, v))); /* of the counts below */
   for (int i = 0; i < 8; i++) {
     hid_t s, a;
@@ -397,10 +386,11 @@ static PetscErrorCode OpenDataset(hid_t f, const char *file, const char *name, h
 /* Refuses physics changes, listing every difference; -t_final may grow for single trajectories. */
 static PetscErrorCode CheckOptions(const QrbmConfig *c, hid_t f, long long nsteps_old)
 {
-  char      names[40][32], values[40][512], old[512], diff[4096] = "";
-  const int n = PhysicsOptions(c, names, values);
-  hid_t     grp;
+  char  names[MAX_PHYSICS][32], values[MAX_PHYSICS][512], old[512], diff[4096] = "";
+  int   n;
+  hid_t grp;
   PetscFunctionBeginUser;
+  PetscCall(PhysicsOptions(c, &n, names, values));
   grp = H5Gopen2(f, "/physics", H5P_DEFAULT);
   PetscCheck(grp >= 0, PETSC_COMM_WORLD, PETSC_ERR_FILE_UNEXPECTED, "-restart %s: group /physics missing: not a qrbm checkpoint", c->restart);
   for (int i = 0; i < n; i++) {

@@ -6,6 +6,7 @@
    failed comparison leaves no output file behind. */
 #define _DEFAULT_SOURCE /* realpath */
 #include <qrbm/agree.h>
+#include <qrbm/identity.h>
 #include <qrbm/kinetic.h>
 #include <qrbm/metrics.h>
 #include <limits.h>
@@ -21,12 +22,12 @@ static const char help[] = "qrbm-compare: errors of a random batch run against a
                            "  -output ERR.h5: error file, group /error (default qrbm-error.h5)\n"
                            "  -table FILE: also write the plain-text table (printed to stdout) to FILE\n\n";
 
-/* What one run file holds: grid attributes and the arrays behind its QrbmRunSeries. */
+/* What one run file holds: the options both runs share or the metrics need (grid, potential, Dt)
+   and the arrays behind its QrbmRunSeries. */
 typedef struct {
   const char   *path;
   hid_t         file;
-  double        dim, grid, box, hbar, particles, strength, width, rb_dt;
-  char          potential[64];
+  QrbmConfig    cfg;
   double       *time, *counts, *obs_time, *obs[QRBM_ERROR_NOBS], *obs_stderr[QRBM_ERROR_NOBS];
   qcomplex     *R1, *batches;
   QrbmRunSeries s;
@@ -34,18 +35,11 @@ typedef struct {
 
 static PetscErrorCode ReadAttributes(hid_t f, RunFile *r)
 {
+  const QrbmConfig *c = &r->cfg;
   PetscFunctionBeginUser;
-  PetscCall(QrbmH5ReadAttrReal(f, r->path, "dim", &r->dim));
-  PetscCall(QrbmH5ReadAttrReal(f, r->path, "grid", &r->grid));
-  PetscCall(QrbmH5ReadAttrReal(f, r->path, "box", &r->box));
-  PetscCall(QrbmH5ReadAttrReal(f, r->path, "hbar", &r->hbar));
-  PetscCall(QrbmH5ReadAttrReal(f, r->path, "particles", &r->particles));
-  PetscCall(QrbmH5ReadAttrString(f, r->path, "potential", r->potential, sizeof(r->potential)));
-  PetscCall(QrbmH5ReadAttrReal(f, r->path, "potential_strength", &r->strength));
-  PetscCall(QrbmH5ReadAttrReal(f, r->path, "potential_width", &r->width));
-  PetscCall(QrbmH5ReadAttrReal(f, r->path, "rb_dt", &r->rb_dt));
-  PetscCheck(r->dim >= 1 && r->dim <= QRBM_MAX_DIM && r->grid >= 2 && r->box > 0 && r->hbar > 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
-             "%s: attributes dim = %g, grid = %g, box = %g, hbar = %g are not a valid grid", r->path, r->dim, r->grid, r->box, r->hbar);
+  PetscCall(QrbmIdentityReadOptions(f, r->path, QRBM_USE_COMPARE | QRBM_USE_METRICS, &r->cfg));
+  PetscCheck(c->dim >= 1 && c->dim <= QRBM_MAX_DIM && c->grid >= 2 && c->box > 0 && c->hbar > 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+             "%s: attributes dim = %g, grid = %g, box = %g, hbar = %g are not a valid grid", r->path, (double)c->dim, (double)c->grid, (double)c->box, (double)c->hbar);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -147,33 +141,22 @@ static PetscErrorCode RunFileClose(RunFile *r)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Both runs must live on the same one-particle grid. */
+/* Both runs must live on the same one-particle grid: the options marked QRBM_USE_COMPARE. */
 static PetscErrorCode CheckSameGrid(const RunFile *a, const RunFile *b)
 {
-  const char  *names[] = {"dim", "grid", "box", "hbar", "particles"};
-  const double va[]    = {a->dim, a->grid, a->box, a->hbar, a->particles}, vb[] = {b->dim, b->grid, b->box, b->hbar, b->particles};
+  char same[256] = "";
   PetscFunctionBeginUser;
-  for (int i = 0; i < 5; i++)
-    PetscCheck(fabs(va[i] - vb[i]) <= 1e-12 * fabs(va[i]), PETSC_COMM_SELF, PETSC_ERR_ARG_INCOMP,
-               "%s and %s are on different grids: attribute '%s' is %g in %s but %g in %s (compare runs with the same -dim, -grid, -box, -hbar, -particles)", a->path, b->path, names[i], va[i], a->path, vb[i], b->path);
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-/* The run configuration the metrics need: grid, hbar, Dt and the pair potential of the RB run. */
-static PetscErrorCode MakeConfig(const RunFile *r, QrbmConfig *cfg)
-{
-  PetscInt  kind = -1;
-  PetscBool match;
-  PetscFunctionBeginUser;
-  PetscCall(PetscMemzero(cfg, sizeof(*cfg)));
-  for (PetscInt k = 0; k <= QRBM_POT_COSINE; k++) {
-    PetscCall(PetscStrcmp(r->potential, QrbmPotentialNames[k], &match));
-    if (match) kind = k;
+  for (const QrbmOption *o = QrbmOptions; o->name; o++) {
+    if (!(o->use & QRBM_USE_COMPARE)) continue;
+    PetscCall(PetscStrlcat(same, same[0] ? ", " : "", sizeof(same)));
+    PetscCall(PetscStrlcat(same, o->name, sizeof(same)));
   }
-  PetscCheck(kind >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: attribute 'potential' = '%s' is not one of none, gaussian, softcoulomb, cosine", r->path, r->potential);
-  cfg->dim = (PetscInt)r->dim; cfg->particles = (PetscInt)r->particles; cfg->grid = (PetscInt)r->grid;
-  cfg->box = r->box; cfg->hbar = r->hbar; cfg->rb_dt = r->rb_dt;
-  cfg->potential = (QrbmPotentialKind)kind; cfg->strength = r->strength; cfg->width = r->width;
+  for (const QrbmOption *o = QrbmOptions; o->name; o++) {
+    if (!(o->use & QRBM_USE_COMPARE)) continue;
+    const double va = QrbmOptionNumber(o, &a->cfg), vb = QrbmOptionNumber(o, &b->cfg);
+    PetscCheck(fabs(va - vb) <= 1e-12 * fabs(va), PETSC_COMM_SELF, PETSC_ERR_ARG_INCOMP, "%s and %s are on different grids: attribute '%s' is %g in %s but %g in %s (compare runs with the same %s)", a->path, b->path, o->name + 1, va,
+               a->path, vb, b->path, same);
+  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -235,9 +218,9 @@ static PetscErrorCode Compare(const char *refpath, const char *rbpath, const cha
   PetscCall(RunFileOpen(refpath, &ref));
   PetscCall(RunFileOpen(rbpath, &rb));
   PetscCall(CheckSameGrid(&ref, &rb));
-  PetscCall(ReadSeries(ref.file, &ref, (ptrdiff_t)pow(ref.grid, ref.dim)));
-  PetscCall(ReadSeries(rb.file, &rb, (ptrdiff_t)pow(rb.grid, rb.dim)));
-  PetscCall(MakeConfig(&rb, &cfg));
+  PetscCall(ReadSeries(ref.file, &ref, (ptrdiff_t)pow(ref.cfg.grid, ref.cfg.dim)));
+  PetscCall(ReadSeries(rb.file, &rb, (ptrdiff_t)pow(rb.cfg.grid, rb.cfg.dim)));
+  cfg = rb.cfg; /* the metrics use the random batch run's potential and Dt */
   PetscCall(QrbmFFTInitialize(1));
   PetscCall(QrbmGridCreate(PETSC_COMM_SELF, &cfg, &g));
   PetscCall(QrbmErrorTableCompute(&g, &cfg, &ref.s, &rb.s, &tab));

@@ -1,42 +1,220 @@
-/* Options: defaults first, then the PETSc options database, then validation with messages that
-   name the option and its valid range. */
+/* Options: the options table (one row per option) gives the defaults, what is read from the PETSc
+   options database and -help; then validation with messages that name the option and its valid
+   range. */
 #include <qrbm/config.h>
+#include <qrbm/pairpot.h>
 #include <qrbm/scheme.h>
+#include <stddef.h>
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-const char *const QrbmPotentialNames[] = {"none", "gaussian", "softcoulomb", "cosine", "QrbmPotentialKind", "QRBM_POT_", NULL};
 const char *const QrbmInitNames[]      = {"coherent", "symmetrized", "ground", "QrbmInitKind", "QRBM_INIT_", NULL};
 const char *const QrbmPlannerNames[]   = {"estimate", "measure", "patient", "QrbmPlanner", "QRBM_PLAN_", NULL};
 const char *const QrbmMethodNames[]    = {"exact", "rbm", "QrbmMethod", "QRBM_METHOD_", NULL};
 const char *const QrbmReferenceNames[] = {"none", "exact", "QrbmReference", "QRBM_REFERENCE_", NULL};
 const char *const QrbmExpectationNames[] = {"sample", "enumerate", "QrbmExpectation", "QRBM_EXPECT_", NULL};
 
+/* Value i of a PETSc enum list (names, then the type name and the prefix, then NULL). */
+static const char *EnumName(const char *const *list, PetscInt i)
+{
+  PetscInt n = 0;
+  while (list[n]) n++;
+  return i >= 0 && i < n - 2 ? list[i] : NULL;
+}
+#define CHOICES(fn, list) \
+  static const char *fn(PetscInt i) { return EnumName(list, i); }
+CHOICES(InitName, QrbmInitNames)
+CHOICES(PlannerName, QrbmPlannerNames)
+CHOICES(MethodName, QrbmMethodNames)
+CHOICES(ReferenceName, QrbmReferenceNames)
+CHOICES(ExpectationName, QrbmExpectationNames)
+
+static PetscInt Packets(const QrbmConfig *c) { return c->ninit * c->dim; }
+static PetscErrorCode ParseSeed(MPI_Comm comm, const char *text, void *seed);
+
+#define FIELD(m) .offset = offsetof(QrbmConfig, m), .size = sizeof(((QrbmConfig *)0)->m)
+#define ROW(nm, ty, df, cl, us, m, hl, ...) {.name = nm, .type = ty, .def = df, .cls = cl, .use = us, FIELD(m), .help = hl, __VA_ARGS__}
+#define PHYS QRBM_OPT_FIXED
+#define FREE QRBM_OPT_FREE
+#define COMBINE QRBM_USE_COMBINE
+#define COMPARE QRBM_USE_COMPARE
+#define METRICS QRBM_USE_METRICS
+/* Every option. The physics hash runs over the fixed rows in this order (scalars first, then
+   lists), so keep the order of existing fixed rows (it is the hash of checkpoint format 2); a
+   new option is one row here plus its range check below. */
+const QrbmOption QrbmOptions[] = {
+  ROW("-dim", QRBM_OPT_INT, "1", PHYS, COMBINE | COMPARE, dim, "space dimension d per particle [1..3]"),
+  ROW("-particles", QRBM_OPT_INT, "2", PHYS, COMBINE | COMPARE, particles, "number of particles N [1..16]"),
+  ROW("-grid", QRBM_OPT_INT, "64", PHYS, COMBINE | COMPARE, grid, "grid points M per axis [2..65536]"),
+  ROW("-box", QRBM_OPT_REAL, "16", PHYS, COMBINE | COMPARE, box, "box length L per axis, box [-L/2,L/2), > 0 [length]"),
+  ROW("-hbar", QRBM_OPT_REAL, "1", PHYS, COMBINE | COMPARE, hbar, "Planck constant hbar > 0 [action]"),
+  ROW("-t_final", QRBM_OPT_REAL, "1", QRBM_OPT_EXTENDABLE, COMBINE, t_final, "final time > 0 [time]"),
+  ROW("-dt", QRBM_OPT_REAL, "0.01", PHYS, COMBINE, dt, "time step dt, 0 < dt <= t_final, t_final/dt integer [time]"),
+  ROW("-scheme", QRBM_OPT_CHOICE, "strang", PHYS, COMBINE, scheme, "splitting scheme (the rows of src/scheme.c)", .choice = QrbmSchemeName, .describe = QrbmSchemeHelp),
+  ROW("-potential", QRBM_OPT_CHOICE, "gaussian", PHYS, COMBINE | METRICS, potential, "pair potential V", .choice = QrbmPairPotentialName),
+  ROW("-potential_strength", QRBM_OPT_REAL, "1", PHYS, COMBINE | METRICS, strength, "strength lambda of V, finite [energy]"),
+  ROW("-potential_width", QRBM_OPT_REAL, "1", PHYS, COMBINE | METRICS, width, "gaussian sigma, softcoulomb eps, cosine wavelength (L/width integer) > 0 [length]"),
+  ROW("-trap_omega", QRBM_OPT_REAL, "0", PHYS, COMBINE, trap_omega, "harmonic trap U = omega^2 |x|^2/2, 0 = none, >= 0 [1/time]"),
+  ROW("-init", QRBM_OPT_CHOICE, "coherent", PHYS, COMBINE, init, "initial state", .choice = InitName),
+  ROW("-init_q", QRBM_OPT_REALS, "0", PHYS, COMBINE, init_q, "packet centres in (-L/2, L/2): d numbers (coherent, ground) or N*d (symmetrized) [length]", .count = Packets, .given = offsetof(QrbmConfig, nq)),
+  ROW("-init_p", QRBM_OPT_REALS, "0", PHYS, COMBINE, init_p, "packet momenta: d numbers (coherent, ground) or N*d (symmetrized) [momentum]", .count = Packets, .given = offsetof(QrbmConfig, np)),
+  ROW("-ground_tol", QRBM_OPT_REAL, "1e-10", PHYS, COMBINE, ground_tol, "ground state: stop when the energy changes by less than tol (relative) over 10 steps, (0, 1)"),
+  ROW("-ground_maxiter", QRBM_OPT_INT, "100000", PHYS, COMBINE, ground_maxiter, "ground state: maximum imaginary-time steps >= 10"),
+  ROW("-ground_dtau", QRBM_OPT_REAL, "0", PHYS, COMBINE, ground_dtau, "ground state: imaginary time step >= 0, 0 = dt [time]"),
+  ROW("-method", QRBM_OPT_CHOICE, "exact", PHYS, COMBINE, method, "dynamics: exact H_N or random batch", .choice = MethodName),
+  ROW("-batch_size", QRBM_OPT_INT, "2", PHYS, COMBINE, batch_size, "random batch size P: 2 <= P <= N, P divides N"),
+  ROW("-rb_dt", QRBM_OPT_REAL, "0", PHYS, METRICS, rb_dt, "reshuffle interval Dt, a whole multiple of dt, 0 = dt [time]"),
+  ROW("-realizations", QRBM_OPT_INT, "1", PHYS, 0, realizations, "independent random batch realisations R >= 1 (exact: 1)"),
+  ROW("-seed", QRBM_OPT_INT, "1", PHYS, 0, seed, "random seed [0..4294967295]", .parse = ParseSeed),
+  ROW("-rb_couple_level", QRBM_OPT_INT, "0", PHYS, 0, rb_couple_level, "common random numbers: interval 2j reuses interval j of the same seed at 2 Dt and level - 1, 0 = uncoupled [0..62]"),
+  ROW("-output_interval", QRBM_OPT_INT, "10", PHYS, COMBINE, output_interval, "steps between output times >= 1"),
+  ROW("-save_realizations", QRBM_OPT_BOOL, "false", PHYS, 0, save_realizations, "store the per-realisation series in /realizations"),
+  ROW("-record_pairings", QRBM_OPT_BOOL, "false", PHYS, 0, record_pairings, "store every pairing permutation in /pairings"),
+  ROW("-rb_expectation", QRBM_OPT_CHOICE, "sample", PHYS, 0, expectation, "sample realisations or enumerate every pairing sequence", .choice = ExpectationName),
+  ROW("-rb_enumerate_limit", QRBM_OPT_REAL, "100000", FREE, 0, enumerate_limit, "largest number of pairing sequences -rb_expectation enumerate accepts, >= 1"),
+  ROW("-ranks_per_realization", QRBM_OPT_INT, "0", FREE, 0, ranks_per_realization, "ranks per realisation group g (divides the rank count), 0 = automatic"),
+  ROW("-rdm_interval", QRBM_OPT_INT, "0", PHYS, COMBINE, rdm_interval, "one-particle reduced density matrix R_1 every so many output times, 0 = never, >= 0"),
+  ROW("-rdm_batches", QRBM_OPT_INT, "8", PHYS, 0, rdm_batches, "realisation groups K for jackknife errors of R_1 distances, >= 2"),
+  ROW("-rdm_max_mb", QRBM_OPT_REAL, "1024", FREE, 0, rdm_max_mb, "largest R_1 (M^d x M^d complex) accepted [MiB]"),
+  ROW("-reference", QRBM_OPT_CHOICE, "none", PHYS, 0, reference, "also run the exact dynamics as reference for the RB error (/error)", .choice = ReferenceName),
+  ROW("-output", QRBM_OPT_STRING, "qrbm.h5", FREE, 0, output, "HDF5 output file (not empty)"),
+  ROW("-progress_interval", QRBM_OPT_INT, "0", FREE, 0, progress_interval, "steps between progress lines >= 0, 0 = about 10 lines per run"),
+  ROW("-quiet", QRBM_OPT_BOOL, "false", FREE, 0, quiet, "no progress lines or summary"),
+  ROW("-fftw_planner", QRBM_OPT_CHOICE, "measure", FREE, 0, planner, "FFTW planner effort", .choice = PlannerName),
+  ROW("-fftw_wisdom", QRBM_OPT_STRING, "", FREE, 0, wisdom, "FFTW wisdom: empty = per-user cache, none = no file, else a file prefix (grid, ranks, threads appended)"),
+  ROW("-threads", QRBM_OPT_INT, "1", FREE, 0, threads, "threads per rank (FFTW + OpenMP) [1..256]"),
+  ROW("-memory_limit_mb", QRBM_OPT_REAL, "0", FREE, 0, memory_limit_mb, "memory per rank in MiB >= 0, 0 = node MemAvailable / ranks on node [MiB]"),
+  ROW("-checkpoint_file", QRBM_OPT_STRING, "", FREE, 0, checkpoint_file, "checkpoint file (HDF5); empty = OUTPUT.ckpt, written only when a signal or -max_walltime stops the run"),
+  ROW("-checkpoint_interval", QRBM_OPT_STRING, "", FREE, 0, checkpoint_interval, "checkpoint every <n> steps, <x>t simulated time or <x>s wall seconds, empty = only on signals/limits"),
+  ROW("-checkpoint_keep", QRBM_OPT_INT, "2", FREE, 0, checkpoint_keep, "number of checkpoints kept (FILE, FILE.1, ...) >= 1"),
+  ROW("-restart", QRBM_OPT_STRING, "", FREE, 0, restart, "continue the run saved in this checkpoint file"),
+  ROW("-lock_takeover", QRBM_OPT_BOOL, "false", FREE, 0, lock_takeover, "take over the lock file of the output/checkpoint left by a run on another host (a requeued job)"),
+  ROW("-max_walltime", QRBM_OPT_REAL, "0", FREE, 0, max_walltime, "checkpoint and exit 75 before this many wall seconds, >= 0, 0 = no limit [s]"),
+  ROW("-checkpoint_test_delay", QRBM_OPT_REAL, "0", FREE, 0, checkpoint_test_delay, "TEST ONLY: sleep this long inside every checkpoint write, >= 0 [s]"),
+  {.name = NULL},
+};
+#undef ROW
+#undef FIELD
+#undef PHYS
+#undef FREE
+#undef COMBINE
+#undef COMPARE
+#undef METRICS
+
+PetscInt QrbmOptionChoiceIndex(const QrbmOption *o, const char *name)
+{
+  for (PetscInt i = 0; o->choice(i); i++)
+    if (!strcmp(o->choice(i), name)) return i;
+  return -1;
+}
+
+PetscErrorCode QrbmOptionChoiceList(const QrbmOption *o, const char *sep, char *buf, size_t len)
+{
+  PetscFunctionBeginUser;
+  buf[0] = 0;
+  for (PetscInt i = 0; o->choice(i); i++) {
+    PetscCall(PetscStrlcat(buf, i ? sep : "", len));
+    PetscCall(PetscStrlcat(buf, o->choice(i), len));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscInt64 QrbmOptionInt(const QrbmOption *o, const QrbmConfig *c)
+{
+  const void *f = (const char *)c + o->offset;
+  switch (o->type) {
+  case QRBM_OPT_INT: return o->size == sizeof(PetscInt64) ? *(const PetscInt64 *)f : (PetscInt64)*(const PetscInt *)f;
+  case QRBM_OPT_BOOL: return (PetscInt64)*(const PetscBool *)f;
+  case QRBM_OPT_CHOICE: return (PetscInt64)*(const int *)f;
+  default: return 0;
+  }
+}
+
+double QrbmOptionNumber(const QrbmOption *o, const QrbmConfig *c)
+{
+  return o->type == QRBM_OPT_REAL ? (double)*(const PetscReal *)((const char *)c + o->offset) : (double)QrbmOptionInt(o, c);
+}
+
+/* Lists last: the order of the physics hash of checkpoint format 2. */
+const QrbmOption *QrbmOptionPhysics(PetscInt i)
+{
+  for (int lists = 0; lists < 2; lists++)
+    for (const QrbmOption *o = QrbmOptions; o->name; o++)
+      if (o->cls == QRBM_OPT_FIXED && (o->type == QRBM_OPT_REALS) == lists && i-- == 0) return o;
+  return NULL;
+}
+
+PetscBool QrbmOptionSetNumber(const QrbmOption *o, QrbmConfig *c, double v)
+{
+  void *f = (char *)c + o->offset;
+  if (o->type == QRBM_OPT_REAL) {
+    *(PetscReal *)f = v;
+    return PETSC_TRUE;
+  }
+  const double lim = o->type == QRBM_OPT_INT && o->size == sizeof(PetscInt64) ? 9.2e18 : PETSC_MAX_INT;
+  if (!(v == round(v) && fabs(v) <= lim)) return PETSC_FALSE; /* also refuses NaN */
+  if (o->type == QRBM_OPT_INT && o->size == sizeof(PetscInt64)) *(PetscInt64 *)f = (PetscInt64)v;
+  else if (o->type == QRBM_OPT_INT) *(PetscInt *)f = (PetscInt)v;
+  else if (o->type == QRBM_OPT_BOOL) *(PetscBool *)f = v != 0 ? PETSC_TRUE : PETSC_FALSE;
+  else if (o->type == QRBM_OPT_CHOICE && v >= 0 && o->choice((PetscInt)v)) *(int *)f = (int)v;
+  else return PETSC_FALSE;
+  return PETSC_TRUE;
+}
+
+PetscErrorCode QrbmOptionText(const QrbmOption *o, const QrbmConfig *c, char *buf, size_t len)
+{
+  const void *f = (const char *)c + o->offset;
+  PetscFunctionBeginUser;
+  buf[0] = 0;
+  switch (o->type) {
+  case QRBM_OPT_REAL: PetscCall(PetscSNPrintf(buf, len, "%.17g", QrbmOptionNumber(o, c))); break;
+  case QRBM_OPT_STRING: PetscCall(PetscStrncpy(buf, (const char *)f, len)); break;
+  case QRBM_OPT_CHOICE: PetscCall(PetscStrncpy(buf, o->choice(*(const int *)f), len)); break;
+  case QRBM_OPT_REALS: /* cut at len like snprintf: the hash of format 2 hashed the cut text */
+    for (PetscInt i = 0; i < o->count(c); i++) snprintf(buf + strlen(buf), len - strlen(buf), "%.17g,", (double)((const PetscReal *)f)[i]);
+    break;
+  default: /* INT, BOOL */
+    PetscCall(PetscSNPrintf(buf, len, "%lld", (long long)QrbmOptionInt(o, c)));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* A value given as text (the defaults of the table); the options database is read in ReadOption. */
+static PetscErrorCode SetFromText(const QrbmOption *o, QrbmConfig *c, const char *text)
+{
+  char     *end = (char *)text;
+  PetscBool ok  = PETSC_TRUE;
+  void     *f   = (char *)c + o->offset;
+  PetscFunctionBeginUser;
+  switch (o->type) {
+  case QRBM_OPT_INT: ok = QrbmOptionSetNumber(o, c, (double)strtoll(text, &end, 10)); break;
+  case QRBM_OPT_REAL: *(PetscReal *)f = strtod(text, &end); break;
+  case QRBM_OPT_BOOL: ok = (!strcmp(text, "true") || !strcmp(text, "false")) && QrbmOptionSetNumber(o, c, !strcmp(text, "true")), end += strlen(text); break;
+  case QRBM_OPT_STRING: PetscCall(PetscStrncpy((char *)f, text, o->size)); end += strlen(text); break;
+  case QRBM_OPT_CHOICE: ok = QrbmOptionSetNumber(o, c, (double)QrbmOptionChoiceIndex(o, text)), end += strlen(text); break;
+  case QRBM_OPT_REALS:
+    for (size_t i = 0; *end && i < o->size / sizeof(PetscReal); i++) ((PetscReal *)f)[i] = strtod(end + (i > 0), &end);
+    break;
+  }
+  PetscCheck(ok && !*end, PETSC_COMM_SELF, PETSC_ERR_PLIB, "options table: the default '%s' of %s is not a valid value", text, o->name);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 static PetscErrorCode SetDefaults(QrbmConfig *c)
 {
   PetscFunctionBeginUser;
   memset(c, 0, sizeof(*c));
-  c->dim = 1; c->particles = 2; c->grid = 64;
-  c->box = 16.0; c->hbar = 1.0; c->t_final = 1.0; c->dt = 0.01;
-  c->scheme = (int)QrbmSchemeFind("strang"); c->potential = QRBM_POT_GAUSSIAN;
-  c->strength = 1.0; c->width = 1.0; c->trap_omega = 0.0;
-  c->init = QRBM_INIT_COHERENT; c->ninit = 1;
-  c->ground_tol = 1e-10; c->ground_maxiter = 100000; c->ground_dtau = 0.0;
-  PetscCall(PetscStrncpy(c->output, "qrbm.h5", sizeof(c->output)));
-  c->output_interval = 10; c->progress_interval = 0;
-  c->planner = QRBM_PLAN_MEASURE; c->threads = 1;
-  c->method = QRBM_METHOD_EXACT; c->batch_size = 2; c->rb_dt = 0; c->realizations = 1; c->seed = 1;
-  c->expectation = QRBM_EXPECT_SAMPLE; c->enumerate_limit = 1e5;
-  c->checkpoint_keep = 2; /* the previous checkpoint is the fallback when the newest fails its checks */
-  c->rdm_interval = 0; c->rdm_batches = 8; c->rdm_max_mb = 1024; c->reference = QRBM_REFERENCE_NONE;
+  for (const QrbmOption *o = QrbmOptions; o->name; o++) PetscCall(SetFromText(o, c, o->def));
+  c->ninit = 1;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode CheckPackets(MPI_Comm comm, QrbmConfig *c, PetscInt nq, PetscInt np)
+static PetscErrorCode CheckPackets(MPI_Comm comm, QrbmConfig *c)
 {
-  const PetscInt d = c->dim, N = c->particles;
+  const PetscInt d = c->dim, N = c->particles, nq = c->nq, np = c->np;
   PetscFunctionBeginUser;
   c->ninit = c->init == QRBM_INIT_SYMMETRIZED ? N : 1; /* ground starts from one coherent packet */
   const PetscInt want = c->ninit * d;
@@ -69,117 +247,90 @@ static PetscErrorCode Unreadable(MPI_Comm comm, const char *name)
 
 /* Enumerated options are read as strings and looked up here, so that a wrong value is answered with
    the list of valid ones (PETSc 3.18's enum parser also reads past its buffer on unknown values). */
-static PetscErrorCode ReadChoice(PetscOptionItems *PetscOptionsObject, MPI_Comm comm, const char *opt, const char *help, const char *const *names, void *value)
+static PetscErrorCode ReadChoice(PetscOptionItems *PetscOptionsObject, MPI_Comm comm, const QrbmOption *o, const char *note, int *v)
 {
-  char      buf[64], text[256], list[160] = "";
-  PetscInt  n = 0;
-  PetscBool set;
-  int      *v = (int *)value;
-  PetscFunctionBeginUser;
-  while (names[n]) n++;
-  n -= 2; /* PETSc enum lists end with the type name and the prefix */
-  for (PetscInt i = 0; i < n; i++) {
-    PetscCall(PetscStrlcat(list, i ? " " : "", sizeof(list)));
-    PetscCall(PetscStrlcat(list, names[i], sizeof(list)));
-  }
-  PetscCall(PetscSNPrintf(text, sizeof(text), "%s (one of: %s)", help, list));
-  PetscCall(PetscStrncpy(buf, names[*v], sizeof(buf)));
-  PetscCall(PetscOptionsString(opt, text, "", buf, buf, sizeof(buf), &set));
-  for (PetscInt i = 0; i < n; i++)
-    if (!strcmp(buf, names[i])) {
-      *v = (int)i;
-      PetscFunctionReturn(PETSC_SUCCESS);
-    }
-  SETERRQ(comm, PETSC_ERR_ARG_OUTOFRANGE, "%s %s: valid values are %s", opt, buf, list);
-}
-
-/* -scheme: a row of the scheme table. Its -help text is QrbmSchemeHelp's (every value with its
-   order and FFT pairs per step): tests/test_schemes.py reads the schemes and orders from it. */
-static PetscErrorCode ReadScheme(PetscOptionItems *PetscOptionsObject, MPI_Comm comm, int *scheme)
-{
-  char     buf[64], *help, *list;
+  char     buf[64], text[1024], list[256], *made = NULL;
   PetscInt i;
   PetscFunctionBeginUser;
-  PetscCall(QrbmSchemeHelp(&help));
-  PetscCall(PetscStrncpy(buf, QrbmSchemeName(*scheme), sizeof(buf)));
-  PetscCall(PetscOptionsString("-scheme", help, "", buf, buf, sizeof(buf), NULL));
-  PetscCall(PetscFree(help));
-  i = QrbmSchemeFind(buf);
-  if (i >= 0) *scheme = (int)i;
-  if (i >= 0) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCall(QrbmSchemeNameList(&list));
-  SETERRQ(comm, PETSC_ERR_ARG_OUTOFRANGE, "-scheme %s: valid values are %s", buf, list); /* list is lost: the run ends */
+  PetscCall(QrbmOptionChoiceList(o, " ", list, sizeof(list)));
+  if (o->describe) PetscCall(o->describe(&made)); /* -scheme: QrbmSchemeHelp, which tests/test_schemes.py reads */
+  if (made) PetscCall(PetscSNPrintf(text, sizeof(text), "%s%s", made, note));
+  else PetscCall(PetscSNPrintf(text, sizeof(text), "%s (one of: %s)%s", o->help, list, note));
+  PetscCall(PetscFree(made));
+  PetscCall(PetscStrncpy(buf, o->choice(*v), sizeof(buf)));
+  PetscCall(PetscOptionsString(o->name, text, "", buf, buf, sizeof(buf), NULL));
+  i = QrbmOptionChoiceIndex(o, buf);
+  PetscCheck(i >= 0, comm, PETSC_ERR_ARG_OUTOFRANGE, "%s %s: valid values are %s", o->name, buf, list);
+  *v = (int)i;
+  PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode ParseSeed(MPI_Comm comm, const char *text, PetscInt64 *seed)
+static PetscErrorCode ParseSeed(MPI_Comm comm, const char *text, void *seed)
 {
   char              *end;
   unsigned long long v;
   PetscFunctionBeginUser;
   v = strtoull(text, &end, 10);
   PetscCheck(end != text && !*end && text[0] != '-' && v <= 4294967295ULL, comm, PETSC_ERR_ARG_OUTOFRANGE, "-seed %s: valid range is 0..4294967295 (the Philox key word)", text);
-  *seed = (PetscInt64)v;
+  *(PetscInt64 *)seed = (PetscInt64)v;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode ParseOptions(MPI_Comm comm, QrbmConfig *c, PetscInt *nq, PetscInt *np)
+/* Integers that PETSc's PetscInt parser cannot hold (64-bit fields) or that need their own
+   parser are read as text. */
+static PetscErrorCode ReadIntText(PetscOptionItems *PetscOptionsObject, MPI_Comm comm, const QrbmOption *o, const char *help, QrbmConfig *c)
 {
+  char      text[256], *end;
   PetscBool set;
-  char      seed[64] = "1";
+  void     *f = (char *)c + o->offset;
+  PetscFunctionBeginUser;
+  PetscCall(QrbmOptionText(o, c, text, sizeof(text)));
+  OPT(PetscOptionsString(o->name, help, "", text, text, sizeof(text), &set), o->name);
+  if (!set) PetscFunctionReturn(PETSC_SUCCESS);
+  if (o->parse) {
+    PetscCall(o->parse(comm, text, f));
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  errno = 0;
+  const long long v = strtoll(text, &end, 10);
+  if (errno == ERANGE || end == text || *end) PetscCall(Unreadable(comm, o->name));
+  *(PetscInt64 *)f = (PetscInt64)v;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* -help shows what a restart may change. */
+static const char *const ClassNotes[] = {" {fixed on restart}", " {may grow on restart}", ""};
+
+static PetscErrorCode ReadOption(PetscOptionItems *PetscOptionsObject, MPI_Comm comm, const QrbmOption *o, QrbmConfig *c)
+{
+  void     *f = (char *)c + o->offset;
+  PetscInt  n = (PetscInt)(o->size / sizeof(PetscReal));
+  PetscBool set;
+  char      help[512];
+  PetscFunctionBeginUser;
+  PetscCall(PetscSNPrintf(help, sizeof(help), "%s%s", o->help, ClassNotes[o->cls]));
+  switch (o->type) {
+  case QRBM_OPT_INT:
+    if (o->parse || o->size != sizeof(PetscInt)) PetscCall(ReadIntText(PetscOptionsObject, comm, o, help, c));
+    else OPT(PetscOptionsInt(o->name, help, "", *(PetscInt *)f, (PetscInt *)f, NULL), o->name);
+    break;
+  case QRBM_OPT_REAL: OPT(PetscOptionsReal(o->name, help, "", *(PetscReal *)f, (PetscReal *)f, NULL), o->name); break;
+  case QRBM_OPT_BOOL: OPT(PetscOptionsBool(o->name, help, "", *(PetscBool *)f, (PetscBool *)f, NULL), o->name); break;
+  case QRBM_OPT_STRING: OPT(PetscOptionsString(o->name, help, "", (char *)f, (char *)f, o->size, NULL), o->name); break;
+  case QRBM_OPT_CHOICE: PetscCall(ReadChoice(PetscOptionsObject, comm, o, ClassNotes[o->cls], (int *)f)); break;
+  case QRBM_OPT_REALS:
+    OPT(PetscOptionsRealArray(o->name, help, "", (PetscReal *)f, &n, &set), o->name);
+    *(PetscInt *)((char *)c + o->given) = set ? n : 0;
+    break;
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode ParseOptions(MPI_Comm comm, QrbmConfig *c)
+{
   PetscFunctionBeginUser;
   PetscOptionsBegin(comm, NULL, "qrbm: N-body Schroedinger dynamics, exact and random batch", NULL);
-  OPT(PetscOptionsInt("-dim", "space dimension d per particle [1..3]", "", c->dim, &c->dim, NULL), "-dim");
-  OPT(PetscOptionsInt("-particles", "number of particles N [1..16]", "", c->particles, &c->particles, NULL), "-particles");
-  OPT(PetscOptionsInt("-grid", "grid points M per axis [2..65536]", "", c->grid, &c->grid, NULL), "-grid");
-  OPT(PetscOptionsReal("-box", "box length L per axis, box [-L/2,L/2) [length]", "", c->box, &c->box, NULL), "-box");
-  OPT(PetscOptionsReal("-hbar", "Planck constant hbar > 0 [action]", "", c->hbar, &c->hbar, NULL), "-hbar");
-  OPT(PetscOptionsReal("-t_final", "final time > 0 [time]", "", c->t_final, &c->t_final, NULL), "-t_final");
-  OPT(PetscOptionsReal("-dt", "time step dt, t_final/dt integer [time]", "", c->dt, &c->dt, NULL), "-dt");
-  PetscCall(ReadScheme(PetscOptionsObject, comm, &c->scheme));
-  PetscCall(ReadChoice(PetscOptionsObject, comm, "-potential", "pair potential V", QrbmPotentialNames, &c->potential));
-  OPT(PetscOptionsReal("-potential_strength", "strength lambda of V [energy]", "", c->strength, &c->strength, NULL), "-potential_strength");
-  OPT(PetscOptionsReal("-potential_width", "gaussian sigma, softcoulomb eps, cosine wavelength (L/width integer) > 0 [length]", "", c->width, &c->width, NULL), "-potential_width");
-  OPT(PetscOptionsReal("-trap_omega", "harmonic trap U = omega^2 |x|^2/2, 0 = none, >= 0 [1/time]", "", c->trap_omega, &c->trap_omega, NULL), "-trap_omega");
-  PetscCall(ReadChoice(PetscOptionsObject, comm, "-init", "initial state", QrbmInitNames, &c->init));
-  *nq = *np = QRBM_MAX_PARTICLES * QRBM_MAX_DIM;
-  OPT(PetscOptionsRealArray("-init_q", "packet centres: d numbers (coherent) or N*d (symmetrized) [length]", "", c->init_q, nq, &set), "-init_q");
-  if (!set) *nq = 0;
-  OPT(PetscOptionsRealArray("-init_p", "packet momenta: d numbers (coherent) or N*d (symmetrized) [momentum]", "", c->init_p, np, &set), "-init_p");
-  if (!set) *np = 0;
-  OPT(PetscOptionsReal("-ground_tol", "ground state: stop when the energy changes by less than tol (relative) over 10 steps", "", c->ground_tol, &c->ground_tol, NULL), "-ground_tol");
-  OPT(PetscOptionsInt("-ground_maxiter", "ground state: maximum imaginary-time steps", "", c->ground_maxiter, &c->ground_maxiter, NULL), "-ground_maxiter");
-  OPT(PetscOptionsReal("-ground_dtau", "ground state: imaginary time step, 0 = dt [time]", "", c->ground_dtau, &c->ground_dtau, NULL), "-ground_dtau");
-  OPT(PetscOptionsString("-output", "HDF5 output file", "", c->output, c->output, sizeof(c->output), NULL), "-output");
-  OPT(PetscOptionsInt("-output_interval", "steps between output times >= 1", "", c->output_interval, &c->output_interval, NULL), "-output_interval");
-  OPT(PetscOptionsInt("-progress_interval", "steps between progress lines, 0 = about 10 lines per run", "", c->progress_interval, &c->progress_interval, NULL), "-progress_interval");
-  OPT(PetscOptionsBool("-quiet", "no progress lines or summary", "", c->quiet, &c->quiet, NULL), "-quiet");
-  PetscCall(ReadChoice(PetscOptionsObject, comm, "-fftw_planner", "FFTW planner effort", QrbmPlannerNames, &c->planner));
-  OPT(PetscOptionsString("-fftw_wisdom", "FFTW wisdom: empty = per-user cache, none = no file, else a file prefix (grid, ranks, threads appended)", "", c->wisdom, c->wisdom, sizeof(c->wisdom), NULL), "-fftw_wisdom");
-  OPT(PetscOptionsInt("-threads", "threads per rank (FFTW + OpenMP) [1..256]", "", c->threads, &c->threads, NULL), "-threads");
-  OPT(PetscOptionsReal("-memory_limit_mb", "memory per rank in MiB, 0 = node MemAvailable / ranks on node [MiB]", "", c->memory_limit_mb, &c->memory_limit_mb, NULL), "-memory_limit_mb");
-  PetscCall(ReadChoice(PetscOptionsObject, comm, "-method", "dynamics: exact H_N or random batch", QrbmMethodNames, &c->method));
-  OPT(PetscOptionsInt("-batch_size", "random batch size P: 2 <= P <= N, P divides N", "", c->batch_size, &c->batch_size, NULL), "-batch_size");
-  OPT(PetscOptionsReal("-rb_dt", "reshuffle interval Dt, a whole multiple of dt, 0 = dt [time]", "", c->rb_dt, &c->rb_dt, NULL), "-rb_dt");
-  OPT(PetscOptionsInt("-realizations", "independent random batch realisations R >= 1", "", c->realizations, &c->realizations, NULL), "-realizations");
-  OPT(PetscOptionsString("-seed", "random seed [0..4294967295]", "", seed, seed, sizeof(seed), &set), "-seed");
-  if (set) PetscCall(ParseSeed(comm, seed, &c->seed));
-  OPT(PetscOptionsInt("-rb_couple_level", "common random numbers: interval 2j reuses interval j of the same seed at 2 Dt and level - 1, 0 = uncoupled", "", c->rb_couple_level, &c->rb_couple_level, NULL), "-rb_couple_level");
-  OPT(PetscOptionsInt("-ranks_per_realization", "ranks per realisation group g (divides the rank count), 0 = automatic", "", c->ranks_per_realization, &c->ranks_per_realization, NULL), "-ranks_per_realization");
-  OPT(PetscOptionsBool("-record_pairings", "store every pairing permutation in /pairings", "", c->record_pairings, &c->record_pairings, NULL), "-record_pairings");
-  OPT(PetscOptionsBool("-save_realizations", "store the per-realisation series in /realizations", "", c->save_realizations, &c->save_realizations, NULL), "-save_realizations");
-  PetscCall(ReadChoice(PetscOptionsObject, comm, "-rb_expectation", "sample realisations or enumerate every pairing sequence", QrbmExpectationNames, &c->expectation));
-  OPT(PetscOptionsReal("-rb_enumerate_limit", "largest number of pairing sequences -rb_expectation enumerate accepts", "", c->enumerate_limit, &c->enumerate_limit, NULL), "-rb_enumerate_limit");
-  OPT(PetscOptionsString("-checkpoint_file", "checkpoint file (HDF5); empty = OUTPUT.ckpt, written only when a signal or -max_walltime stops the run", "", c->checkpoint_file, c->checkpoint_file, sizeof(c->checkpoint_file), NULL), "-checkpoint_file");
-  OPT(PetscOptionsString("-checkpoint_interval", "checkpoint every <n> steps, <x>t simulated time or <x>s wall seconds, empty = only on signals/limits", "", c->checkpoint_interval, c->checkpoint_interval, sizeof(c->checkpoint_interval), NULL), "-checkpoint_interval");
-  OPT(PetscOptionsInt("-checkpoint_keep", "number of checkpoints kept (FILE, FILE.1, ...) >= 1", "", c->checkpoint_keep, &c->checkpoint_keep, NULL), "-checkpoint_keep");
-  OPT(PetscOptionsString("-restart", "continue the run saved in this checkpoint file", "", c->restart, c->restart, sizeof(c->restart), NULL), "-restart");
-  OPT(PetscOptionsBool("-lock_takeover", "take over the lock file of the output/checkpoint left by a run on another host (a requeued job)", "", c->lock_takeover, &c->lock_takeover, NULL), "-lock_takeover");
-  OPT(PetscOptionsReal("-max_walltime", "checkpoint and exit 75 before this many wall seconds, 0 = no limit [s]", "", c->max_walltime, &c->max_walltime, NULL), "-max_walltime");
-  OPT(PetscOptionsReal("-checkpoint_test_delay", "TEST ONLY: sleep this long inside every checkpoint write [s]", "", c->checkpoint_test_delay, &c->checkpoint_test_delay, NULL), "-checkpoint_test_delay");
-  OPT(PetscOptionsInt("-rdm_interval", "one-particle reduced density matrix R_1 every so many output times, 0 = never", "", c->rdm_interval, &c->rdm_interval, NULL), "-rdm_interval");
-  OPT(PetscOptionsInt("-rdm_batches", "realisation groups K for jackknife errors of R_1 distances [2..]", "", c->rdm_batches, &c->rdm_batches, NULL), "-rdm_batches");
-  OPT(PetscOptionsReal("-rdm_max_mb", "largest R_1 (M^d x M^d complex) accepted [MiB]", "", c->rdm_max_mb, &c->rdm_max_mb, NULL), "-rdm_max_mb");
-  PetscCall(ReadChoice(PetscOptionsObject, comm, "-reference", "also run the exact dynamics as reference for the RB error (/error)", QrbmReferenceNames, &c->reference));
+  for (const QrbmOption *o = QrbmOptions; o->name; o++) PetscCall(ReadOption(PetscOptionsObject, comm, o, c));
   PetscOptionsEnd();
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -255,19 +406,18 @@ static PetscErrorCode CheckRdm(MPI_Comm comm, QrbmConfig *c)
    every integer option is re-read as text and refused when it does not fit a PetscInt. */
 static PetscErrorCode CheckIntegerTexts(MPI_Comm comm)
 {
-  static const char *ints[] = {"-dim", "-particles", "-grid", "-ground_maxiter", "-output_interval", "-progress_interval", "-threads", "-batch_size", "-realizations", "-rb_couple_level",
-                               "-ranks_per_realization", "-checkpoint_keep", "-rdm_interval", "-rdm_batches"};
   char      text[256];
   PetscBool set;
   PetscFunctionBeginUser;
-  for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
-    PetscCall(PetscOptionsGetString(NULL, NULL, ints[i], text, sizeof(text), &set));
+  for (const QrbmOption *o = QrbmOptions; o->name; o++) {
+    if (o->type != QRBM_OPT_INT || o->parse || o->size != sizeof(PetscInt)) continue; /* the others are read as text */
+    PetscCall(PetscOptionsGetString(NULL, NULL, o->name, text, sizeof(text), &set));
     if (!set) continue;
     errno = 0;
     char           *end;
     const long long v = strtoll(text, &end, 10);
     PetscCheck(!(errno == ERANGE || (end != text && !*end && (v > PETSC_MAX_INT || v < PETSC_MIN_INT))), comm, PETSC_ERR_ARG_OUTOFRANGE,
-               "option %s %s: out of the range of PETSc's integers (%d .. %d); see bin/qrbm -help for its valid range", ints[i], text, (int)PETSC_MIN_INT, (int)PETSC_MAX_INT);
+               "option %s %s: out of the range of PETSc's integers (%d .. %d); see bin/qrbm -help for its valid range", o->name, text, (int)PETSC_MIN_INT, (int)PETSC_MAX_INT);
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -291,9 +441,9 @@ static PetscErrorCode CheckRanges(MPI_Comm comm, QrbmConfig *c)
   c->nsteps = (PetscInt)n;
   PetscCheck(PetscIsNormalReal(c->strength) || c->strength == 0, comm, PETSC_ERR_ARG_OUTOFRANGE, "-potential_strength: must be finite");
   PetscCheck(c->width > 0 && PetscIsNormalReal(c->width), comm, PETSC_ERR_ARG_OUTOFRANGE, "-potential_width %g: must be finite and > 0", (double)c->width);
-  if (c->potential == QRBM_POT_COSINE) {
-    const double per = c->box / c->width;
-    PetscCheck(fabs(per - round(per)) < 1e-9 * per, comm, PETSC_ERR_ARG_INCOMP, "-potential_width %g: the cosine wavelength must divide -box %g (L/width integer)", (double)c->width, (double)c->box);
+  if (QrbmPairPotentials[c->potential].check) {
+    const QrbmPairParams p = {c->dim, c->strength, c->width, c->box};
+    PetscCall(QrbmPairPotentials[c->potential].check(comm, &p));
   }
   PetscCheck(c->trap_omega >= 0 && (PetscIsNormalReal(c->trap_omega) || c->trap_omega == 0), comm, PETSC_ERR_ARG_OUTOFRANGE, "-trap_omega %g: must be finite and >= 0", (double)c->trap_omega);
   PetscCheck(c->output_interval >= 1, comm, PETSC_ERR_ARG_OUTOFRANGE, "-output_interval %" PetscInt_FMT ": must be >= 1 step", c->output_interval);
@@ -326,12 +476,11 @@ static PetscErrorCode WarnResolution(MPI_Comm comm, const QrbmConfig *c)
 
 PetscErrorCode QrbmConfigSetFromOptions(MPI_Comm comm, QrbmConfig *cfg)
 {
-  PetscInt nq, np;
   PetscFunctionBeginUser;
   PetscCall(SetDefaults(cfg));
-  PetscCall(ParseOptions(comm, cfg, &nq, &np));
+  PetscCall(ParseOptions(comm, cfg));
   PetscCall(CheckRanges(comm, cfg));
-  PetscCall(CheckPackets(comm, cfg, nq, np));
+  PetscCall(CheckPackets(comm, cfg));
   PetscCall(CheckBatches(comm, cfg));
   PetscCall(CheckCheckpoints(comm, cfg));
   PetscCall(CheckRdm(comm, cfg));

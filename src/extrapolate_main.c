@@ -17,9 +17,6 @@ static const char help[] = "qrbm-extrapolate: Richardson extrapolation of random
                            "  A, B[, C]: complete -method rbm runs of the same physics at -rb_dt Dt, Dt/2[, Dt/4] (any order)\n"
                            "  -output OUT.h5: the extrapolated run (default qrbm-richardson.h5)\n\n";
 
-/* Root attributes that define the computed quantity: the inputs must agree on all of them. */
-static const char *const physics[] = {"format_version", "dim", "particles", "grid", "box", "hbar", "t_final", "dt", "scheme", "potential", "potential_strength", "potential_width",
-                                      "trap_omega", "init", "init_q", "init_p", "ground_tol", "ground_maxiter", "ground_dtau", "method", "batch_size", "output_interval", "rdm_interval"};
 /* Axes copied from the finest input after checking that all inputs have the same values. */
 static const char *const axes[] = {"/observables/time", "/observables/step", "/density/x", "/density/p", "/rdm/time", "/wigner/x", "/wigner/xi"};
 
@@ -89,18 +86,27 @@ static PetscErrorCode InputOpen(const char *path, Input *in)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode CheckPhysics(const Job *job)
+static PetscErrorCode CheckSame(const Job *job, const char *name)
 {
   char a[2048], b[2048];
   PetscFunctionBeginUser;
-  for (size_t k = 0; k < sizeof(physics) / sizeof(physics[0]); k++) {
-    PetscCall(AttrText(&job->in[0], physics[k], a, sizeof(a)));
-    for (PetscInt i = 1; i < job->n; i++) {
-      PetscCall(AttrText(&job->in[i], physics[k], b, sizeof(b)));
-      PetscCheck(!strcmp(a, b), PETSC_COMM_SELF, PETSC_ERR_ARG_INCOMP, "%s and %s differ in '%s': %s vs %s (Richardson extrapolation needs runs that differ only in -rb_dt and sampling)", job->in[0].path,
-                 job->in[i].path, physics[k], a, b);
-    }
+  PetscCall(AttrText(&job->in[0], name, a, sizeof(a)));
+  for (PetscInt i = 1; i < job->n; i++) {
+    PetscCall(AttrText(&job->in[i], name, b, sizeof(b)));
+    PetscCheck(!strcmp(a, b), PETSC_COMM_SELF, PETSC_ERR_ARG_INCOMP, "%s and %s differ in '%s': %s vs %s (Richardson extrapolation needs runs that differ only in -rb_dt and sampling)", job->in[0].path,
+               job->in[i].path, name, a, b);
   }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The inputs must agree on the file format and on every option marked QRBM_USE_COMBINE in the
+   options table (they define the computed quantity). */
+static PetscErrorCode CheckPhysics(const Job *job)
+{
+  PetscFunctionBeginUser;
+  PetscCall(CheckSame(job, "format_version"));
+  for (const QrbmOption *o = QrbmOptions; o->name; o++)
+    if (o->use & QRBM_USE_COMBINE) PetscCall(CheckSame(job, o->name + 1));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

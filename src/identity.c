@@ -62,3 +62,34 @@ PetscErrorCode QrbmIdentityRead(hid_t loc, const char *file, char *run_id, char 
   if (H5Aexists(loc, "physics_hash") > 0) PetscCall(QrbmH5ReadAttrString(loc, file, "physics_hash", physics_hash, 17));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
+
+/* One option from its root attribute: choices by name, strings as stored, numbers that fit the field. */
+static PetscErrorCode ReadOption(hid_t loc, const char *file, const QrbmOption *o, QrbmConfig *cfg)
+{
+  const char *attr = o->name + 1;
+  char        text[PETSC_MAX_PATH_LEN], list[256];
+  double      v;
+  PetscFunctionBeginUser;
+  PetscCheck(o->type != QRBM_OPT_REALS, PETSC_COMM_SELF, PETSC_ERR_SUP, "option %s: lists are not read back from files", o->name);
+  if (o->type == QRBM_OPT_STRING) {
+    PetscCall(QrbmH5ReadAttrString(loc, file, attr, (char *)cfg + o->offset, o->size));
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  if (o->type == QRBM_OPT_CHOICE) {
+    PetscCall(QrbmH5ReadAttrString(loc, file, attr, text, sizeof(text)));
+    PetscCall(QrbmOptionChoiceList(o, ", ", list, sizeof(list)));
+    v = (double)QrbmOptionChoiceIndex(o, text);
+    PetscCheck(v >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: attribute '%s' = '%s' is not one of %s", file, attr, text, list);
+  } else PetscCall(QrbmH5ReadAttrReal(loc, file, attr, &v));
+  PetscCheck(QrbmOptionSetNumber(o, cfg, v), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: attribute '%s' = %g is not a value of %s", file, attr, v, o->name);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode QrbmIdentityReadOptions(hid_t loc, const char *file, unsigned use, QrbmConfig *cfg)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscMemzero(cfg, sizeof(*cfg)));
+  for (const QrbmOption *o = QrbmOptions; o->name; o++)
+    if (o->use & use) PetscCall(ReadOption(loc, file, o, cfg));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

@@ -5,7 +5,6 @@
 #include <qrbm/h5io.h>
 #include <qrbm/identity.h>
 #include <qrbm/paths.h>
-#include <qrbm/scheme.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,66 +24,36 @@ static PetscErrorCode AttrNumbers(hid_t loc, const char *name, hid_t type, hsize
 #define AttrReal(loc, name, v) AttrNumbers(loc, name, H5T_NATIVE_DOUBLE, 1, &(double){(double)(v)})
 #define AttrInt(loc, name, v)  AttrNumbers(loc, name, H5T_NATIVE_LLONG, 1, &(long long){(long long)(v)})
 
-/* Every option value, the code version and the parallel layout, as root attributes. */
+/* One row of the options table as the root attribute named like the option (without the dash):
+   integers and flags as 64-bit integers, reals as doubles, choices by name, lists as arrays. */
+static PetscErrorCode WriteOption(hid_t f, const QrbmOption *o, const QrbmConfig *c)
+{
+  const char *attr = o->name + 1, *v = (const char *)c + o->offset;
+  PetscFunctionBeginUser;
+  switch (o->type) {
+  case QRBM_OPT_REAL: PetscCall(AttrReal(f, attr, *(const PetscReal *)v)); break;
+  case QRBM_OPT_STRING: PetscCall(QrbmH5WriteAttrString(f, attr, v)); break;
+  case QRBM_OPT_CHOICE: PetscCall(QrbmH5WriteAttrString(f, attr, o->choice(*(const int *)v))); break;
+  case QRBM_OPT_REALS:
+    if (o->count(c) > 0) PetscCall(AttrNumbers(f, attr, H5T_NATIVE_DOUBLE, (hsize_t)o->count(c), v));
+    break;
+  default: PetscCall(AttrInt(f, attr, QrbmOptionInt(o, c))); /* INT, BOOL */
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Every option value (the options table), the code version and the parallel layout. */
 PetscErrorCode QrbmOutputWriteOptions(hid_t f, const QrbmGrid *g, const QrbmConfig *c)
 {
-  const hsize_t npk = (hsize_t)(c->ninit * c->dim);
+  PetscMPIInt wsize;
   PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &wsize));
   PetscCall(QrbmH5WriteAttrString(f, "qrbm_version", QRBM_VERSION));
   PetscCall(AttrInt(f, "format_version", QRBM_FORMAT_VERSION));
-  PetscMPIInt wsize;
-  PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &wsize));
   PetscCall(AttrInt(f, "mpi_ranks", wsize));
   PetscCall(AttrInt(f, "ranks_per_group", g->size));
-  PetscCall(AttrInt(f, "dim", c->dim));
-  PetscCall(AttrInt(f, "particles", c->particles));
-  PetscCall(AttrInt(f, "grid", c->grid));
-  PetscCall(AttrReal(f, "box", c->box));
-  PetscCall(AttrReal(f, "hbar", c->hbar));
-  PetscCall(AttrReal(f, "t_final", c->t_final));
-  PetscCall(AttrReal(f, "dt", c->dt));
   PetscCall(AttrInt(f, "nsteps", c->nsteps));
-  PetscCall(QrbmH5WriteAttrString(f, "scheme", QrbmSchemeName(c->scheme)));
-  PetscCall(QrbmH5WriteAttrString(f, "potential", QrbmPotentialNames[c->potential]));
-  PetscCall(AttrReal(f, "potential_strength", c->strength));
-  PetscCall(AttrReal(f, "potential_width", c->width));
-  PetscCall(AttrReal(f, "trap_omega", c->trap_omega));
-  PetscCall(QrbmH5WriteAttrString(f, "init", QrbmInitNames[c->init]));
-  if (npk) PetscCall(AttrNumbers(f, "init_q", H5T_NATIVE_DOUBLE, npk, c->init_q));
-  if (npk) PetscCall(AttrNumbers(f, "init_p", H5T_NATIVE_DOUBLE, npk, c->init_p));
-  PetscCall(AttrReal(f, "ground_tol", c->ground_tol));
-  PetscCall(AttrInt(f, "ground_maxiter", c->ground_maxiter));
-  PetscCall(AttrReal(f, "ground_dtau", c->ground_dtau));
-  PetscCall(QrbmH5WriteAttrString(f, "output", c->output));
-  PetscCall(AttrInt(f, "output_interval", c->output_interval));
-  PetscCall(QrbmH5WriteAttrString(f, "fftw_planner", QrbmPlannerNames[c->planner]));
-  PetscCall(QrbmH5WriteAttrString(f, "fftw_wisdom", c->wisdom));
-  PetscCall(AttrInt(f, "threads", c->threads));
-  PetscCall(QrbmH5WriteAttrString(f, "method", QrbmMethodNames[c->method]));
-  PetscCall(AttrInt(f, "batch_size", c->batch_size));
-  PetscCall(AttrReal(f, "rb_dt", c->rb_dt));
-  PetscCall(AttrInt(f, "realizations", c->realizations));
-  PetscCall(AttrInt(f, "seed", c->seed));
-  PetscCall(AttrInt(f, "rb_couple_level", c->rb_couple_level));
-  PetscCall(QrbmH5WriteAttrString(f, "checkpoint_file", c->checkpoint_file));
-  PetscCall(QrbmH5WriteAttrString(f, "checkpoint_interval", c->checkpoint_interval));
-  PetscCall(AttrInt(f, "checkpoint_keep", c->checkpoint_keep));
-  PetscCall(QrbmH5WriteAttrString(f, "restart", c->restart));
-  PetscCall(AttrReal(f, "max_walltime", c->max_walltime));
-  PetscCall(AttrInt(f, "lock_takeover", c->lock_takeover));
-  PetscCall(AttrReal(f, "memory_limit_mb", c->memory_limit_mb));
-  PetscCall(AttrReal(f, "rdm_max_mb", c->rdm_max_mb));
-  PetscCall(AttrReal(f, "checkpoint_test_delay", c->checkpoint_test_delay));
-  PetscCall(AttrInt(f, "progress_interval", c->progress_interval));
-  PetscCall(AttrInt(f, "quiet", c->quiet));
-  PetscCall(AttrInt(f, "ranks_per_realization", c->ranks_per_realization));
-  PetscCall(AttrInt(f, "record_pairings", c->record_pairings));
-  PetscCall(AttrInt(f, "save_realizations", c->save_realizations));
-  PetscCall(QrbmH5WriteAttrString(f, "rb_expectation", QrbmExpectationNames[c->expectation]));
-  PetscCall(AttrReal(f, "rb_enumerate_limit", c->enumerate_limit));
-  PetscCall(AttrInt(f, "rdm_interval", c->rdm_interval));
-  PetscCall(AttrInt(f, "rdm_batches", c->rdm_batches));
-  PetscCall(QrbmH5WriteAttrString(f, "reference", QrbmReferenceNames[c->reference]));
+  for (const QrbmOption *o = QrbmOptions; o->name; o++) PetscCall(WriteOption(f, o, c));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -228,22 +197,24 @@ static PetscErrorCode CheckSeries(hid_t f, const char *file, const char *name, h
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The fixed scalar options of the options table against the output's attributes (the lists are
+   covered by the checkpoint's own check and the run id). */
 static PetscErrorCode CheckPhysics(hid_t f, const char *file, const QrbmConfig *c)
 {
-  const char  *rn[] = {"dim", "particles", "grid", "box", "hbar", "dt", "potential_strength", "potential_width", "trap_omega", "batch_size", "rb_dt", "realizations", "seed", "output_interval"};
-  const double rv[] = {(double)c->dim, (double)c->particles, (double)c->grid, c->box, c->hbar, c->dt, c->strength, c->width, c->trap_omega, (double)c->batch_size, c->rb_dt, (double)c->realizations, (double)c->seed, (double)c->output_interval};
-  const char  *sn[] = {"scheme", "potential", "init", "method"};
-  const char  *sv[] = {QrbmSchemeName(c->scheme), QrbmPotentialNames[c->potential], QrbmInitNames[c->init], QrbmMethodNames[c->method]};
-  double       v;
-  char         str[64];
+  double v;
+  char   str[512], now[512];
   PetscFunctionBeginUser;
-  for (size_t i = 0; i < sizeof(rn) / sizeof(rn[0]); i++) {
-    PetscCall(QrbmH5ReadAttrReal(f, file, rn[i], &v));
-    PetscCheck(v == rv[i], PETSC_COMM_SELF, PETSC_ERR_ARG_INCOMP, "-restart: the output %s was written with -%s %.17g, this run has %.17g: it is not the output of the checkpointed run", file, rn[i], v, rv[i]);
-  }
-  for (size_t i = 0; i < sizeof(sn) / sizeof(sn[0]); i++) {
-    PetscCall(QrbmH5ReadAttrString(f, file, sn[i], str, sizeof(str)));
-    PetscCheck(!strcmp(str, sv[i]), PETSC_COMM_SELF, PETSC_ERR_ARG_INCOMP, "-restart: the output %s was written with -%s %s, this run has %s: it is not the output of the checkpointed run", file, sn[i], str, sv[i]);
+  for (const QrbmOption *o = QrbmOptions; o->name; o++) {
+    if (o->cls != QRBM_OPT_FIXED || o->type == QRBM_OPT_REALS) continue;
+    if (o->type == QRBM_OPT_CHOICE || o->type == QRBM_OPT_STRING) {
+      PetscCall(QrbmH5ReadAttrString(f, file, o->name + 1, str, sizeof(str)));
+      PetscCall(QrbmOptionText(o, c, now, sizeof(now)));
+      PetscCheck(!strcmp(str, now), PETSC_COMM_SELF, PETSC_ERR_ARG_INCOMP, "-restart: the output %s was written with %s %s, this run has %s: it is not the output of the checkpointed run", file, o->name, str, now);
+      continue;
+    }
+    PetscCall(QrbmH5ReadAttrReal(f, file, o->name + 1, &v));
+    PetscCheck(v == QrbmOptionNumber(o, c), PETSC_COMM_SELF, PETSC_ERR_ARG_INCOMP, "-restart: the output %s was written with %s %.17g, this run has %.17g: it is not the output of the checkpointed run", file, o->name, v,
+               QrbmOptionNumber(o, c));
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }

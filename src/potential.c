@@ -14,34 +14,21 @@
 
 static double MinImage(double r, double L) { return r - L * floor(r / L + 0.5); }
 
+static QrbmPairParams Params(const QrbmConfig *cfg)
+{
+  return (QrbmPairParams){cfg->dim, cfg->strength, cfg->width, cfg->box};
+}
+
 double QrbmPotentialPair(const QrbmConfig *cfg, const double *r)
 {
-  double r2 = 0, c = 0;
-  for (PetscInt a = 0; a < cfg->dim; a++) {
-    r2 += r[a] * r[a];
-    c += cos(2 * PETSC_PI * r[a] / cfg->width);
-  }
-  switch (cfg->potential) {
-  case QRBM_POT_NONE: return 0;
-  case QRBM_POT_GAUSSIAN: return cfg->strength * exp(-r2 / (2 * cfg->width * cfg->width));
-  case QRBM_POT_SOFTCOULOMB: return cfg->strength / sqrt(r2 + cfg->width * cfg->width);
-  case QRBM_POT_COSINE: return cfg->strength * c / cfg->dim;
-  }
-  return 0;
+  const QrbmPairParams p = Params(cfg);
+  return QrbmPairPotentialValue(cfg->potential, &p, r);
 }
 
 void QrbmPotentialPairGradient(const QrbmConfig *cfg, const double *r, double *grad)
 {
-  double r2 = 0, f = 0;
-  for (PetscInt a = 0; a < cfg->dim; a++) r2 += r[a] * r[a];
-  switch (cfg->potential) {
-  case QRBM_POT_NONE: f = 0; break;
-  case QRBM_POT_GAUSSIAN: f = -cfg->strength * exp(-r2 / (2 * cfg->width * cfg->width)) / (cfg->width * cfg->width); break;
-  case QRBM_POT_SOFTCOULOMB: f = -cfg->strength / pow(r2 + cfg->width * cfg->width, 1.5); break;
-  case QRBM_POT_COSINE: f = 0; break;
-  }
-  for (PetscInt a = 0; a < cfg->dim; a++)
-    grad[a] = cfg->potential == QRBM_POT_COSINE ? -cfg->strength / cfg->dim * 2 * PETSC_PI / cfg->width * sin(2 * PETSC_PI * r[a] / cfg->width) : f * r[a];
+  const QrbmPairParams p = Params(cfg);
+  QrbmPairPotentialGradient(cfg->potential, &p, r, grad);
 }
 
 void QrbmPairWeightsExact(PetscInt N, QrbmPairWeights *W)

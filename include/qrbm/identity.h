@@ -15,3 +15,7 @@ PetscErrorCode QrbmIdentityNew(MPI_Comm comm, QrbmConfig *cfg);
 PetscErrorCode QrbmIdentityWrite(hid_t loc, const QrbmConfig *cfg);
 /* Reads run_id and physics_hash of a file ("" when the file predates them). */
 PetscErrorCode QrbmIdentityRead(hid_t loc, const char *file, char *run_id, char *physics_hash);
+/* The options of the table rows whose `use` has a bit of `use`, from the root attributes a run
+   wrote (QrbmOutputWriteOptions) into a zeroed cfg; a missing attribute, an unknown choice or a
+   number that does not fit its field is an error naming the file and the attribute. */
+PetscErrorCode QrbmIdentityReadOptions(hid_t loc, const char *file, unsigned use, QrbmConfig *cfg);

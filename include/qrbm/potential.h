@@ -1,6 +1,7 @@
 /* Pair potential V, trap U, their phase tables and the potential sub-step. */
 #pragma once
 #include <qrbm/grid.h>
+#include <qrbm/pairpot.h>
 #include <qrbm/util.h>
 
 /* Pair weights: w[l * N + n] for l < n is the coupling of pair (l, n) (0 = no interaction). */
@@ -49,6 +50,6 @@ double QrbmPotentialGradientBytes(const QrbmGrid *g);
 /* psi *= exp(z/hbar * (Phi + gamma |grad Phi|^2)), Phi = sum_m U(x_m) + sum_{l<n} w_ln V(x_l - x_n),
    gradient over all N d coordinates (mass 1). gamma = 0 is QrbmPotentialApply. */
 PetscErrorCode QrbmPotentialApplyGradient(QrbmPotential *pot, const QrbmPairWeights *W, qcomplex z, double gamma, qcomplex *psi);
-/* V, V' and U as functions (also used by tests). */
+/* V and V' of the run's row of the potentials table (pairpot.h); also used by tests. */
 double QrbmPotentialPair(const QrbmConfig *cfg, const double *r);
 void   QrbmPotentialPairGradient(const QrbmConfig *cfg, const double *r, double *grad);

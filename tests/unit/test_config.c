@@ -17,7 +17,9 @@
    * QrbmConfigCheckAllUsed accepts a fully used database and refuses an unknown option.
 
    Run: make unit (mpirun -np 1 build/tests/test_config). */
+#include <qrbm/checkpoint.h>
 #include <qrbm/config.h>
+#include <qrbm/pairpot.h>
 #include <qrbm/scheme.h>
 #include "unit.h"
 
@@ -308,6 +310,55 @@ static void test_check_all_used(void **state)
   assert_int_equal(ierr, PETSC_ERR_ARG_WRONG);
 }
 
+/* Every row of the options table is well formed: a unique dashed name, help text, a field inside
+   QrbmConfig of the size its type reads, a choice list that holds the default. */
+static void test_options_table(void **state)
+{
+  (void)state;
+  int rows = 0;
+  for (const QrbmOption *o = QrbmOptions; o->name; o++, rows++) {
+    static const size_t sizes[] = {0, sizeof(PetscReal), sizeof(PetscBool), 0, sizeof(int), 0};
+    assert_true(o->name[0] == '-' && o->name[1] && o->help && o->help[0] && o->def);
+    for (const QrbmOption *p = QrbmOptions; p < o; p++) assert_string_not_equal(p->name, o->name);
+    assert_true(o->offset + o->size <= sizeof(QrbmConfig));
+    if (sizes[o->type]) assert_int_equal(o->size, sizes[o->type]);
+    if (o->type == QRBM_OPT_INT) assert_true(o->size == sizeof(PetscInt) || o->size == sizeof(PetscInt64));
+    if (o->type == QRBM_OPT_REALS) assert_true(o->count && o->given && o->size % sizeof(PetscReal) == 0);
+    if (o->type == QRBM_OPT_CHOICE) assert_true(o->choice && o->choice(0) && QrbmOptionChoiceIndex(o, o->def) >= 0);
+  }
+  assert_true(rows >= 48);
+}
+
+/* Changes field o of c to another valid-looking value. */
+static void perturb(const QrbmOption *o, QrbmConfig *c)
+{
+  char *f = (char *)c + o->offset;
+  switch (o->type) {
+  case QRBM_OPT_STRING: strcat(f, "x"); break;
+  case QRBM_OPT_REALS: ((PetscReal *)f)[0] += 1; break;
+  case QRBM_OPT_REAL: *(PetscReal *)f = 2 * *(PetscReal *)f + 1; break;
+  case QRBM_OPT_CHOICE: assert_true(QrbmOptionSetNumber(o, c, o->choice(QrbmOptionInt(o, c) + 1) ? QrbmOptionInt(o, c) + 1 : 0)); break;
+  default: assert_true(QrbmOptionSetNumber(o, c, o->type == QRBM_OPT_BOOL ? !QrbmOptionInt(o, c) : QrbmOptionInt(o, c) + 1));
+  }
+}
+
+/* The restart's physics check derives from the table: changing any fixed option changes the
+   physics hash (and so the checkpoint's /physics group), changing any other option does not. */
+static void test_physics_hash_covers_fixed_options(void **state)
+{
+  (void)state;
+  QrbmConfig c0, c;
+  char       h0[17], h[17];
+  assert_int_equal(parse("-method rbm -particles 4", &c0), 0);
+  assert_int_equal(QrbmCheckpointPhysicsHash(&c0, h0), 0);
+  for (const QrbmOption *o = QrbmOptions; o->name; o++) {
+    c = c0;
+    perturb(o, &c);
+    assert_int_equal(QrbmCheckpointPhysicsHash(&c, h), 0);
+    if ((o->cls == QRBM_OPT_FIXED) != (strcmp(h, h0) != 0)) fail_msg("option %s (class %d): hash %s -> %s", o->name, (int)o->cls, h0, h);
+  }
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -317,6 +368,8 @@ int main(void)
     cmocka_unit_test(test_invalid_refused),
     cmocka_unit_test(test_empty_output_refused),
     cmocka_unit_test(test_check_all_used),
+    cmocka_unit_test(test_options_table),
+    cmocka_unit_test(test_physics_hash_covers_fixed_options),
   };
   return UNIT_RUN("config", tests, 0);
 }

@@ -180,7 +180,7 @@ static int check_setup(const Setup *s)
       }
       if (!(err1 <= TOL_PHASE && err2 <= 2 * TOL_PHASE)) {
         print_error("Apply N=%d d=%d M=%d %s weights %s z=(%g,%g) threads %d: max rel err %.3g (once), %.3g (twice)\n", (int)s->N, (int)s->d, (int)s->M,
-                    QrbmPotentialNames[s->kind], pattern_names[p], creal(z), cimag(z), nthreads, err1, err2);
+                    QrbmPairPotentials[s->kind].name, pattern_names[p], creal(z), cimag(z), nthreads, err1, err2);
         bad++;
       }
       if (iz == 0) { /* energy: once per weight pattern */
@@ -199,7 +199,7 @@ static int check_setup(const Setup *s)
         const double rel = e_abs == 0 ? fabs((double)e_lib) : fabs((double)((e_lib - e_ref) / e_abs));
         if (!(rel <= TOL_ENERGY)) {
           print_error("EnergyLocal N=%d d=%d M=%d %s weights %s: %.17Lg, naive %.17Lg (err / sum|rho w V| h^D = %.3g)\n", (int)s->N, (int)s->d, (int)s->M,
-                      QrbmPotentialNames[s->kind], pattern_names[p], e_lib, e_ref, rel);
+                      QrbmPairPotentials[s->kind].name, pattern_names[p], e_lib, e_ref, rel);
           bad++;
         }
       }
@@ -356,7 +356,7 @@ static void test_apply_gradient(void **state)
         /* phase error ~ eps |2 z/hbar| (|Phi| + |gamma| |grad Phi|^2) summed over O(N^2 d) terms */
         if (!(err <= 1e-14 * fmax(1.0, 2 * cabs(z) / s->hbar * scale) * s->N * s->N)) {
           print_error("ApplyGradient N=%d d=%d M=%d %s weights %s cache %d: max rel err %.3g (exponent scale %.3g)\n", (int)s->N, (int)s->d, (int)s->M,
-                      QrbmPotentialNames[s->kind], pattern_names[p], cache, err, scale);
+                      QrbmPairPotentials[s->kind].name, pattern_names[p], cache, err, scale);
           bad++;
         }
         assert_int_equal(QrbmPotentialDestroy(&pot), 0);
@@ -385,7 +385,7 @@ static void test_pair_function(void **state)
         for (int a = 0; a < d; a++) r[a] = 8.0 * (urand() - 0.5);
         const double got = QrbmPotentialPair(&cfg, r), want = naive_V(&s, r);
         if (!(fabs(got - want) <= 1e-15 * fmax(1.0, fabs(want)))) {
-          print_error("QrbmPotentialPair %s d=%d: %.17g vs %.17g\n", QrbmPotentialNames[kinds[k]], d, got, want);
+          print_error("QrbmPotentialPair %s d=%d: %.17g vs %.17g\n", QrbmPairPotentials[kinds[k]].name, d, got, want);
           bad++;
         }
       }
@@ -393,10 +393,41 @@ static void test_pair_function(void **state)
   if (bad) fail_msg("%d pair potential values differ", bad);
 }
 
+/* Every row of the potentials table: V' is the gradient of V (central differences, error
+   O(h^2) times the third derivative plus O(eps V / h), about 1e-10 here), in d = 1, 2, 3. A new
+   row is checked as well. */
+static void test_table_gradients(void **state)
+{
+  (void)state;
+  int bad = 0;
+  for (PetscInt k = 0; QrbmPairPotentials[k].name; k++)
+    for (PetscInt d = 1; d <= 3; d++) {
+      const QrbmPairParams p = {d, 1.3, 1.1, 6.6}; /* box = 6 widths: every row's checks pass */
+      if (QrbmPairPotentials[k].check) assert_int_equal(QrbmPairPotentials[k].check(PETSC_COMM_SELF, &p), 0);
+      for (int t = 0; t < 20; t++) {
+        double r[3], g[3], rp[3], rm[3];
+        const double h = 1e-5;
+        for (PetscInt a = 0; a < d; a++) r[a] = 4.0 * (urand() - 0.5);
+        QrbmPairPotentialGradient(k, &p, r, g);
+        for (PetscInt a = 0; a < d; a++) {
+          for (PetscInt b = 0; b < d; b++) rp[b] = rm[b] = r[b];
+          rp[a] += h; rm[a] -= h;
+          const double fd = (QrbmPairPotentialValue(k, &p, rp) - QrbmPairPotentialValue(k, &p, rm)) / (2 * h);
+          if (!(fabs(fd - g[a]) <= 1e-7 * fmax(1.0, fabs(g[a])))) {
+            print_error("%s d=%d: dV/dr_%d = %.17g, central difference %.17g\n", QrbmPairPotentials[k].name, (int)d, (int)a, g[a], fd);
+            bad++;
+          }
+        }
+      }
+    }
+  if (bad) fail_msg("%d gradients differ from central differences", bad);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_pair_function),
+    cmocka_unit_test(test_table_gradients),
     cmocka_unit_test(test_apply_d1),
     cmocka_unit_test(test_apply_d2),
     cmocka_unit_test(test_apply_d3),
