@@ -242,7 +242,7 @@ static PetscErrorCode Compare(const char *refpath, const char *rbpath, const cha
    first on the command line (PETSc skips arguments that are not options). */
 static PetscErrorCode ParseArgs(int argc, char **argv, char *out, size_t nout, char *table, size_t ntable, PetscBool *help_only)
 {
-  PetscMPIInt size;
+  PetscInt nfiles;
   PetscFunctionBeginUser;
   PetscCall(PetscStrncpy(out, "qrbm-error.h5", nout));
   table[0] = '\0';
@@ -250,12 +250,7 @@ static PetscErrorCode ParseArgs(int argc, char **argv, char *out, size_t nout, c
   PetscCall(PetscOptionsString("-output", "error file (HDF5, group /error)", "", out, out, nout, NULL));
   PetscCall(PetscOptionsString("-table", "also write the plain-text table to this file", "", table, table, ntable, NULL));
   PetscOptionsEnd();
-  PetscCall(PetscOptionsHasHelp(NULL, help_only));
-  if (*help_only) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCall(QrbmConfigCheckAllUsed(PETSC_COMM_WORLD));
-  PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
-  PetscCheck(size == 1, PETSC_COMM_WORLD, PETSC_ERR_ARG_WRONG, "qrbm-compare is serial: run it on one MPI rank, not %d", size);
-  PetscCheck(argc >= 3 && argv[1][0] != '-' && argv[2][0] != '-' && (argc == 3 || argv[3][0] == '-'), PETSC_COMM_WORLD, PETSC_ERR_ARG_WRONG, "usage: qrbm-compare REF.h5 RB.h5 [-output ERR.h5] [-table FILE] (exactly two run files, first)");
+  PetscCall(QrbmConfigToolArgs("qrbm-compare", "qrbm-compare REF.h5 RB.h5 [-output ERR.h5] [-table FILE] (exactly two run files, first)", argc, argv, 2, 2, &nfiles, help_only));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

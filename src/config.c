@@ -510,3 +510,18 @@ PetscErrorCode QrbmConfigCheckAllUsed(MPI_Comm comm)
   PetscCheck(unused == 0, comm, PETSC_ERR_ARG_WRONG, "unknown or unused option(s) on the command line or in -options_file: see the list above");
   PetscFunctionReturn(PETSC_SUCCESS);
 }
+
+PetscErrorCode QrbmConfigToolArgs(const char *tool, const char *usage, int argc, char **argv, PetscInt min, PetscInt max, PetscInt *nfiles, PetscBool *help_only)
+{
+  PetscMPIInt size;
+  PetscFunctionBeginUser;
+  *nfiles = 0;
+  PetscCall(PetscOptionsHasHelp(NULL, help_only));
+  if (*help_only) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(QrbmConfigCheckAllUsed(PETSC_COMM_WORLD));
+  PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
+  PetscCheck(size == 1, PETSC_COMM_WORLD, PETSC_ERR_ARG_WRONG, "%s is serial: run it on one MPI rank, not %d", tool, size);
+  while (*nfiles + 1 < argc && argv[*nfiles + 1][0] != '-') (*nfiles)++; /* PETSc skips them: they must come first */
+  PetscCheck(*nfiles >= min && *nfiles <= max, PETSC_COMM_WORLD, PETSC_ERR_ARG_WRONG, "usage: %s; got %" PetscInt_FMT " run files first", usage, *nfiles);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

@@ -540,20 +540,12 @@ static PetscErrorCode Extrapolate(Job *job, char **paths, const char *out)
 
 static PetscErrorCode ParseArgs(int argc, char **argv, char *out, size_t nout, PetscInt *n, PetscBool *help_only)
 {
-  PetscMPIInt size;
   PetscFunctionBeginUser;
   PetscCall(PetscStrncpy(out, "qrbm-richardson.h5", nout));
   PetscOptionsBegin(PETSC_COMM_WORLD, NULL, "qrbm-extrapolate options", NULL);
   PetscCall(PetscOptionsString("-output", "extrapolated run file (HDF5)", "", out, out, nout, NULL));
   PetscOptionsEnd();
-  PetscCall(PetscOptionsHasHelp(NULL, help_only));
-  if (*help_only) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCall(QrbmConfigCheckAllUsed(PETSC_COMM_WORLD));
-  PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
-  PetscCheck(size == 1, PETSC_COMM_WORLD, PETSC_ERR_ARG_WRONG, "qrbm-extrapolate is serial: run it on one MPI rank, not %d", size);
-  *n = 0;
-  while (*n + 1 < argc && argv[*n + 1][0] != '-') (*n)++;
-  PetscCheck(*n == 2 || *n == 3, PETSC_COMM_WORLD, PETSC_ERR_ARG_WRONG, "usage: qrbm-extrapolate A.h5 B.h5 [C.h5] [-output OUT.h5] (2 or 3 run files, first; got %" PetscInt_FMT ")", *n);
+  PetscCall(QrbmConfigToolArgs("qrbm-extrapolate", "qrbm-extrapolate A.h5 B.h5 [C.h5] [-output OUT.h5] (2 or 3 run files, first)", argc, argv, 2, 3, n, help_only));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -124,5 +124,9 @@ PetscBool QrbmOptionSetNumber(const QrbmOption *o, QrbmConfig *c, double v);
 
 PetscErrorCode QrbmConfigSetFromOptions(MPI_Comm comm, QrbmConfig *cfg);
 PetscErrorCode QrbmConfigCheckAllUsed(MPI_Comm comm);
+/* The common prologue of the serial tools (qrbm-compare, qrbm-extrapolate), after they read their
+   options: -help ends the run (*help_only), unknown options are errors, one MPI rank only, and
+   min..max run files come first on the command line (*nfiles of them). */
+PetscErrorCode QrbmConfigToolArgs(const char *tool, const char *usage, int argc, char **argv, PetscInt min, PetscInt max, PetscInt *nfiles, PetscBool *help_only);
 /* Exit code of a run that wrote a checkpoint and stopped (signal or -max_walltime): resubmit it. */
 #define QRBM_EXIT_CHECKPOINTED 75
