@@ -9,6 +9,7 @@
 #include <qrbm/config.h>
 #include <qrbm/events.h>
 #include <qrbm/kinetic.h>
+#include <qrbm/pairpot.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
