@@ -329,6 +329,34 @@ static void test_options_table(void **state)
   assert_true(rows >= 48);
 }
 
+/* The accessors of the table follow a field's size: 64-bit integers (the seed now, step counts
+   later) keep every digit, 32-bit ones refuse what does not fit, choices refuse unknown indices. */
+static void test_option_accessors(void **state)
+{
+  (void)state;
+  QrbmConfig       c;
+  char             text[64];
+  const QrbmOption wide = {.name = "-seed", .type = QRBM_OPT_INT, .offset = offsetof(QrbmConfig, seed), .size = sizeof(c.seed)};
+  const QrbmOption narrow = {.name = "-grid", .type = QRBM_OPT_INT, .offset = offsetof(QrbmConfig, grid), .size = sizeof(c.grid)};
+  memset(&c, 0, sizeof(c));
+  assert_true(QrbmOptionSetNumber(&wide, &c, 1099511627776.0)); /* 2^40 */
+  assert_int_equal(QrbmOptionText(&wide, &c, text, sizeof(text)), 0);
+  assert_string_equal(text, "1099511627776");
+  assert_false(QrbmOptionSetNumber(&wide, &c, 2.5));
+  assert_false(QrbmOptionSetNumber(&narrow, &c, 4294967296.0));
+  assert_false(QrbmOptionSetNumber(&narrow, &c, NAN));
+  assert_true(QrbmOptionSetNumber(&narrow, &c, -7) && c.grid == -7);
+  for (const QrbmOption *o = QrbmOptions; o->name; o++)
+    if (o->type == QRBM_OPT_CHOICE) {
+      PetscInt n = 0;
+      while (o->choice(n)) n++;
+      assert_false(QrbmOptionSetNumber(o, &c, (double)n));
+      assert_true(QrbmOptionSetNumber(o, &c, (double)(n - 1)) && QrbmOptionInt(o, &c) == n - 1);
+      assert_int_equal(QrbmOptionChoiceIndex(o, o->choice(n - 1)), n - 1);
+      assert_int_equal(QrbmOptionChoiceIndex(o, "no-such-value"), -1);
+    }
+}
+
 /* Changes field o of c to another valid-looking value. */
 static void perturb(const QrbmOption *o, QrbmConfig *c)
 {
@@ -369,6 +397,7 @@ int main(void)
     cmocka_unit_test(test_empty_output_refused),
     cmocka_unit_test(test_check_all_used),
     cmocka_unit_test(test_options_table),
+    cmocka_unit_test(test_option_accessors),
     cmocka_unit_test(test_physics_hash_covers_fixed_options),
   };
   return UNIT_RUN("config", tests, 0);
