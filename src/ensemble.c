@@ -427,12 +427,12 @@ static PetscErrorCode StepOrIdle(QrbmRun *r, PetscBool active, PetscInt n, QrbmO
    dynamics keeps the state symmetric, so one label suffices; eq. 13 averages the labels). */
 static PetscErrorCode Record(QrbmRun *r, PetscInt i, double *row)
 {
+  const PetscBool rdm = QrbmRecordHasRdm(&r->rec, i);
   PetscFunctionBeginUser;
-  QrbmObservablesPack(&r->obs, &r->grid, row);
-  if (!QrbmRecordHasRdm(&r->rec, i)) PetscFunctionReturn(PETSC_SUCCESS);
+  QrbmRecordPack(&r->rec, &r->obs, rdm, row);
+  if (!rdm) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(PetscLogEventBegin(QRBM_EVENT_RDM, 0, 0, 0, 0));
   qcomplex *R1 = (qcomplex *)(row + r->rec.rdm_offset);
-  row[r->rec.rdm_offset - 1] = r->obs.time;
   if (r->cfg.method == QRBM_METHOD_RBM && !r->in_reference) PetscCall(QrbmRdmLabelAverage(&r->grid, r->state.psi, R1));
   else PetscCall(QrbmRdmLabel(&r->grid, r->state.psi, r->grid.N - 1, R1));
   PetscCall(PetscLogEventEnd(QRBM_EVENT_RDM, 0, 0, 0, 0));
@@ -491,14 +491,18 @@ static PetscErrorCode FinishItem(QrbmRun *r, const QrbmItem *item)
 }
 
 /* Non-finite numbers make everything after them meaningless: stop at the first output time that
-   has them (record layout: time, step, norm, energy, ...). */
+   has them. */
 static PetscErrorCode CheckFinite(const QrbmRun *r, PetscInt i, const double *row, const char *what)
 {
+  ptrdiff_t on, oe;
   PetscFunctionBeginUser;
-  PetscCheck(PetscIsNormalReal(row[2]) && (PetscIsNormalReal(row[3]) || row[3] == 0), PETSC_COMM_SELF, PETSC_ERR_FP,
+  PetscCall(QrbmRecordOffset(&r->rec, "/observables/norm", &on));
+  PetscCall(QrbmRecordOffset(&r->rec, "/observables/energy", &oe));
+  const double norm = row[on], energy = row[oe];
+  PetscCheck(PetscIsNormalReal(norm) && (PetscIsNormalReal(energy) || energy == 0), PETSC_COMM_SELF, PETSC_ERR_FP,
              "non-finite result at step %" PetscInt_FMT " (t = %g, %s): norm %g, energy %g. Likely cause: a time step too large for the grid's largest kinetic or potential energy (-dt against -grid, -box, -hbar, "
              "-potential_strength, -trap_omega), or inputs so large (-box, -init_p, -potential_strength) that the numbers overflow",
-             r->tsteps[i], r->tsteps[i] * r->cfg.dt, what, row[2], row[3]);
+             r->tsteps[i], r->tsteps[i] * r->cfg.dt, what, norm, energy);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -680,7 +684,7 @@ static PetscErrorCode Summary(QrbmRun *r, const double *mean, const double *stde
   const char       *names[5] = {"/observables/time", "/observables/norm", "/observables/energy", "/observables/x2", "/observables/p2"};
   ptrdiff_t         o[5];
   PetscFunctionBeginUser;
-  for (int i = 0; i < 5; i++) o[i] = QrbmRecordField(&r->rec, names[i])->offset;
+  for (int i = 0; i < 5; i++) PetscCall(QrbmRecordOffset(&r->rec, names[i], &o[i]));
   if (c->quiet) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(PetscPrintf(r->ec.world, "qrbm %s: %s, N=%" PetscInt_FMT " d=%" PetscInt_FMT " M=%" PetscInt_FMT " (%g points), %s, %" PetscInt_FMT " steps, %d ranks = %d groups x %d, %" PetscInt_FMT " threads, %.2f s\n",
                         QRBM_VERSION, QrbmMethodNames[c->method], r->grid.N, r->grid.d, r->grid.M, r->grid.total, QrbmSchemeName(c->scheme), c->nsteps, r->ec.wsize, r->ec.ngroups, r->grid.size, c->threads, r->wall));
@@ -698,6 +702,20 @@ static PetscErrorCode Report(QrbmRun *r, double *mean, double *stderr)
   const QrbmReportInput in = {r->ec.world, r->ec.wrank, &r->grid, &r->cfg, &r->rec, r->ntimes, r->tsteps, r->nbatch, r->bcount, r->bsum, r->ref_rows, r->ref_held, r->out.file, r->out.dxpl};
   PetscFunctionBeginUser;
   QrbmCollective("writing the end-of-run datasets", QrbmReportWrite(&in, mean, stderr));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Exact output times and steps in the mean records, not averages of them. */
+static PetscErrorCode ExactTimes(const QrbmRun *r, double *mean)
+{
+  ptrdiff_t ot, os;
+  PetscFunctionBeginUser;
+  PetscCall(QrbmRecordOffset(&r->rec, "/observables/time", &ot));
+  PetscCall(QrbmRecordOffset(&r->rec, "/observables/step", &os));
+  for (PetscInt i = 0; i < r->ntimes; i++) {
+    mean[i * r->rec.len + ot] = r->tsteps[i] * r->cfg.dt;
+    mean[i * r->rec.len + os] = (double)r->tsteps[i];
+  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -732,10 +750,7 @@ PetscErrorCode QrbmRunExecute(QrbmRun *r, PetscBool *stopped)
     PetscCall(PetscFree2(mean, stderr));
     PetscFunctionReturn(PETSC_SUCCESS);
   }
-  for (PetscInt i = 0; i < r->ntimes; i++) { /* exact times, not averages of them */
-    mean[i * r->rec.len + QrbmRecordField(&r->rec, "/observables/time")->offset] = r->tsteps[i] * c->dt;
-    mean[i * r->rec.len + QrbmRecordField(&r->rec, "/observables/step")->offset] = (double)r->tsteps[i];
-  }
+  PetscCall(ExactTimes(r, mean));
   for (PetscInt i = 0; i < r->ntimes && c->expectation == QRBM_EXPECT_ENUMERATE; i++) /* sampled runs were checked per realisation */
     QrbmCollective("checking the mean norm and energy", r->ec.wrank == 0 ? CheckFinite(r, i, mean + i * r->rec.len, "the enumerated expectation") : PETSC_SUCCESS);
   if (!single) PetscCall(QrbmOutputAppend(&r->out, r->ntimes, mean, stderr));

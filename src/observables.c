@@ -3,6 +3,7 @@
 #include <qrbm/observables.h>
 #include <qrbm/events.h>
 #include <omp.h>
+#include <stddef.h>
 #include <string.h>
 
 PetscErrorCode QrbmObservablesCreate(const QrbmGrid *g, double hbar, QrbmObservables *obs)
@@ -137,32 +138,72 @@ PetscErrorCode QrbmObservablesPosition(QrbmObservables *obs, QrbmPotential *pot,
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode QrbmRecordCreate(const QrbmGrid *g, const QrbmConfig *cfg, QrbmRecord *rec)
+/* The record's fields, in layout order. An observable is one row here (plus its computation in
+   QrbmObservablesMomentum/Position and a line in docs/output.md). */
+#define OBS(m) offsetof(QrbmObservables, m)
+const QrbmFieldDef QrbmRecordFields[] = {
+  {"/observables/time", QRBM_FIELD_SCALAR, OBS(time), PETSC_FALSE, PETSC_FALSE},
+  {"/observables/step", QRBM_FIELD_STEP, OBS(step), PETSC_FALSE, PETSC_FALSE},
+  {"/observables/norm", QRBM_FIELD_SCALAR, OBS(norm), PETSC_TRUE, PETSC_FALSE},
+  {"/observables/energy", QRBM_FIELD_SCALAR, OBS(energy), PETSC_TRUE, PETSC_FALSE},
+  {"/observables/energy_kinetic", QRBM_FIELD_SCALAR, OBS(e_kin), PETSC_TRUE, PETSC_FALSE},
+  {"/observables/energy_trap", QRBM_FIELD_SCALAR, OBS(e_trap), PETSC_TRUE, PETSC_FALSE},
+  {"/observables/energy_interaction", QRBM_FIELD_SCALAR, OBS(e_int), PETSC_TRUE, PETSC_FALSE},
+  {"/observables/x2", QRBM_FIELD_SCALAR, OBS(x2), PETSC_TRUE, PETSC_FALSE},
+  {"/observables/p2", QRBM_FIELD_SCALAR, OBS(p2), PETSC_TRUE, PETSC_FALSE},
+  {"/observables/x", QRBM_FIELD_AXES, OBS(x), PETSC_TRUE, PETSC_FALSE},
+  {"/observables/p", QRBM_FIELD_AXES, OBS(p), PETSC_TRUE, PETSC_FALSE},
+  {"/observables/x2_axes", QRBM_FIELD_AXES, OBS(x2c), PETSC_TRUE, PETSC_FALSE},
+  {"/observables/p2_axes", QRBM_FIELD_AXES, OBS(p2c), PETSC_TRUE, PETSC_FALSE},
+  {"/density/rho", QRBM_FIELD_GRID, OBS(rho), PETSC_TRUE, PETSC_FALSE},
+  {"/density/rho_p", QRBM_FIELD_GRID, OBS(rho_p), PETSC_TRUE, PETSC_FALSE},
+  {"/rdm/time", QRBM_FIELD_SCALAR, OBS(time), PETSC_FALSE, PETSC_TRUE},
+  {"/rdm/R1", QRBM_FIELD_R1, 0, PETSC_TRUE, PETSC_TRUE},
+};
+#undef OBS
+const int QrbmRecordNumFields = (int)(sizeof(QrbmRecordFields) / sizeof(QrbmRecordFields[0]));
+
+/* Shape and length of one field per output time, from its source. */
+static void FieldShape(const QrbmGrid *g, QrbmField *f)
 {
-  static const char *scalars[] = {"/observables/time", "/observables/step", "/observables/norm", "/observables/energy", "/observables/energy_kinetic",
-                                  "/observables/energy_trap", "/observables/energy_interaction", "/observables/x2", "/observables/p2"};
-  static const char *vectors[] = {"/observables/x", "/observables/p", "/observables/x2_axes", "/observables/p2_axes"};
-  static const char *fields[]  = {"/density/rho", "/density/rho_p"};
+  switch (f->src) {
+  case QRBM_FIELD_SCALAR:
+  case QRBM_FIELD_STEP: f->rank = 0; f->len = 1; break;
+  case QRBM_FIELD_AXES: f->rank = 1; f->shape[0] = (hsize_t)g->d; f->len = g->d; break;
+  case QRBM_FIELD_GRID:
+    f->rank = (int)g->d; f->len = g->Md;
+    for (PetscInt c = 0; c < g->d; c++) f->shape[c] = (hsize_t)g->M;
+    break;
+  case QRBM_FIELD_R1: /* grid basis, as 2 M^d M^d doubles */
+    f->rank = 2; f->shape[0] = f->shape[1] = (hsize_t)g->Md; f->len = 2 * g->Md * g->Md; f->cplx = PETSC_TRUE;
+    break;
+  }
+}
+
+PetscErrorCode QrbmRecordCreateFrom(const QrbmFieldDef *defs, int n, const QrbmGrid *g, PetscInt rdm_interval, QrbmRecord *rec)
+{
+  const QrbmField *r1;
   PetscFunctionBeginUser;
   PetscCall(PetscMemzero(rec, sizeof(*rec)));
-  for (int i = 0; i < 9; i++) rec->f[rec->nfields++] = (QrbmField){scalars[i], 0, {0}, 0, 1, i >= 2 ? PETSC_TRUE : PETSC_FALSE, PETSC_FALSE, PETSC_FALSE};
-  for (int i = 0; i < 4; i++) rec->f[rec->nfields++] = (QrbmField){vectors[i], 1, {(hsize_t)g->d}, 0, g->d, PETSC_TRUE, PETSC_FALSE, PETSC_FALSE};
-  for (int i = 0; i < 2; i++) {
-    QrbmField f = {fields[i], (int)g->d, {0}, 0, g->Md, PETSC_TRUE, PETSC_FALSE, PETSC_FALSE};
-    for (PetscInt c = 0; c < g->d; c++) f.shape[c] = (hsize_t)g->M;
-    rec->f[rec->nfields++] = f;
+  rec->rdm_interval = rdm_interval;
+  for (int i = 0; i < n; i++) {
+    if (defs[i].rdm && rdm_interval <= 0) continue;
+    PetscCheck(rec->nfields < QRBM_MAX_FIELDS, PETSC_COMM_SELF, PETSC_ERR_PLIB, "record field %s: more than QRBM_MAX_FIELDS = %d fields (raise it in observables.h)", defs[i].name, QRBM_MAX_FIELDS);
+    QrbmField *f = &rec->f[rec->nfields++];
+    *f = (QrbmField){.name = defs[i].name, .stats = defs[i].stats, .rdm = defs[i].rdm, .src = defs[i].src, .member = defs[i].member};
+    FieldShape(g, f);
+    f->offset = rec->len;
+    rec->len += f->len;
   }
-  rec->rdm_interval = cfg->rdm_interval;
-  if (cfg->rdm_interval > 0) { /* R_1 in the grid basis: M^d x M^d complex, as 2 M^d M^d doubles */
-    rec->f[rec->nfields++] = (QrbmField){"/rdm/time", 0, {0}, 0, 1, PETSC_FALSE, PETSC_TRUE, PETSC_FALSE};
-    rec->f[rec->nfields++] = (QrbmField){"/rdm/R1", 2, {(hsize_t)g->Md, (hsize_t)g->Md}, 0, 2 * g->Md * g->Md, PETSC_TRUE, PETSC_TRUE, PETSC_TRUE};
-  }
-  rec->rdm_offset = -1;
-  for (int i = 0; i < rec->nfields; i++) {
-    rec->f[i].offset = rec->len;
-    rec->len += rec->f[i].len;
-    if (rec->f[i].cplx) rec->rdm_offset = rec->f[i].offset;
-  }
+  r1              = QrbmRecordField(rec, "/rdm/R1");
+  rec->rdm_offset = r1 ? r1->offset : -1;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode QrbmRecordCreate(const QrbmGrid *g, const QrbmConfig *cfg, QrbmRecord *rec)
+{
+  PetscFunctionBeginUser;
+  PetscCall(QrbmRecordCreateFrom(QrbmRecordFields, QrbmRecordNumFields, g, cfg->rdm_interval, rec));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -175,14 +216,28 @@ const QrbmField *QrbmRecordField(const QrbmRecord *rec, const char *name)
   return NULL;
 }
 
-/* Same order as QrbmRecordCreate; /rdm/time and R_1, when present, are the caller's. */
-void QrbmObservablesPack(const QrbmObservables *o, const QrbmGrid *g, double *row)
+PetscErrorCode QrbmRecordOffset(const QrbmRecord *rec, const char *name, ptrdiff_t *offset)
 {
-  const double s[] = {o->time, (double)o->step, o->norm, o->energy, o->e_kin, o->e_trap, o->e_int, o->x2, o->p2};
-  const double *v[] = {o->x, o->p, o->x2c, o->p2c};
-  for (int i = 0; i < 9; i++) *row++ = s[i];
-  for (int i = 0; i < 4; i++)
-    for (PetscInt c = 0; c < g->d; c++) *row++ = v[i][c];
-  for (ptrdiff_t j = 0; j < g->Md; j++) *row++ = o->rho[j];
-  for (ptrdiff_t j = 0; j < g->Md; j++) *row++ = o->rho_p[j];
+  const QrbmField *f = QrbmRecordField(rec, name);
+  PetscFunctionBeginUser;
+  PetscCheck(f, PETSC_COMM_SELF, PETSC_ERR_PLIB, "the record has no field %s (QrbmRecordFields in src/observables.c)", name);
+  *offset = f->offset;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+void QrbmRecordPack(const QrbmRecord *rec, const QrbmObservables *obs, PetscBool rdm_time, double *row)
+{
+  for (int i = 0; i < rec->nfields; i++) {
+    const QrbmField *f   = &rec->f[i];
+    const char      *src = (const char *)obs + f->member;
+    double          *dst = row + f->offset;
+    if (f->rdm && !rdm_time) continue;
+    switch (f->src) {
+    case QRBM_FIELD_SCALAR: *dst = *(const double *)src; break;
+    case QRBM_FIELD_STEP: *dst = (double)*(const PetscInt *)src; break;
+    case QRBM_FIELD_AXES: memcpy(dst, src, sizeof(double) * (size_t)f->len); break;
+    case QRBM_FIELD_GRID: memcpy(dst, *(double *const *)src, sizeof(double) * (size_t)f->len); break;
+    case QRBM_FIELD_R1: break; /* the caller's */
+    }
+  }
 }

@@ -101,6 +101,22 @@ static PetscErrorCode CreateGroup(hid_t f, const char *name)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The group of dataset `path` ("/group/name"), unless it exists: the record's fields name their groups. */
+static PetscErrorCode CreateParent(hid_t f, const char *path)
+{
+  char      group[PETSC_MAX_PATH_LEN];
+  char     *slash;
+  PetscBool exists;
+  PetscFunctionBeginUser;
+  PetscCall(PetscStrncpy(group, path, sizeof(group)));
+  slash = strrchr(group, '/');
+  if (!slash || slash == group) PetscFunctionReturn(PETSC_SUCCESS);
+  *slash = '\0';
+  PetscCall(QrbmH5Exists(f, group, &exists));
+  if (!exists) PetscCall(CreateGroup(f, group));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* Fixed-size dataset, kept open so that group roots can write their rows independently. */
 static PetscErrorCode CreateFixed(hid_t f, const char *name, hid_t type, int rank, const hsize_t *dims, hid_t *d)
 {
@@ -340,10 +356,8 @@ static PetscErrorCode CreateFile(const QrbmGrid *g, const QrbmConfig *cfg, const
   PetscCall(QrbmOutputWriteOptions(out->file, g, cfg));
   PetscCall(QrbmIdentityWrite(out->file, cfg));
   PetscCall(QrbmH5WriteAttrString(out->file, "status", "running"));
-  PetscCall(CreateGroup(out->file, "/observables"));
-  PetscCall(CreateGroup(out->file, "/density"));
-  if (rec->rdm_offset >= 0) PetscCall(CreateGroup(out->file, "/rdm"));
   for (int i = 0; i < rec->nfields; i++) {
+    PetscCall(CreateParent(out->file, rec->f[i].name));
     PetscCall(CreateSeries(out->file, rec->f[i].name, rec->f[i].rank, rec->f[i].shape, rec->f[i].cplx));
     if (!rec->f[i].stats) continue;
     PetscCall(PetscSNPrintf(name, sizeof(name), "%s_stderr", rec->f[i].name));

@@ -91,9 +91,9 @@ static PetscErrorCode ObservableColumns(const QrbmReportInput *in, const double 
   static const char *names[QRBM_ERROR_NOBS] = {"/observables/x2", "/observables/p2", "/observables/energy"};
   PetscFunctionBeginUser;
   for (int o = 0; o < QRBM_ERROR_NOBS; o++) {
-    const QrbmField *f = QrbmRecordField(in->rec, names[o]);
-    PetscCheck(f, PETSC_COMM_SELF, PETSC_ERR_PLIB, "record has no %s", names[o]);
-    for (PetscInt i = 0; i < in->ntimes; i++) cols[o * in->ntimes + i] = rows[i * in->rec->len + f->offset];
+    ptrdiff_t off;
+    PetscCall(QrbmRecordOffset(in->rec, names[o], &off));
+    for (PetscInt i = 0; i < in->ntimes; i++) cols[o * in->ntimes + i] = rows[i * in->rec->len + off];
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -14,32 +14,62 @@ typedef struct {
   double  *pgrid;       /* momenta hbar*k in ascending order (M) */
 } QrbmObservables;
 
-/* Observables packed in a flat record, the unit of ensemble statistics and of output rows. */
+/* Observables packed in a flat record, the unit of ensemble statistics and of output rows. The
+   record is built from one table of fields (QrbmRecordFields in src/observables.c): each row names
+   an HDF5 path, where its values come from and whether it has a standard error. The layout, the
+   packing, the output datasets (and their _stderr), checkpoints, the ensemble's accumulation, the
+   summary and the report all follow that table; users address values by name, never by a literal
+   offset, so an observable is one row (plus its computation). */
+typedef enum {
+  QRBM_FIELD_SCALAR, /* one double of QrbmObservables */
+  QRBM_FIELD_STEP,   /* the PetscInt step, stored as a double */
+  QRBM_FIELD_AXES,   /* d doubles (an array member, one value per component) */
+  QRBM_FIELD_GRID,   /* M^d doubles behind a pointer member, shape M x ... x M */
+  QRBM_FIELD_R1      /* R_1: M^d x M^d complex, filled by the caller (not from QrbmObservables) */
+} QrbmFieldSource;
+typedef struct {
+  const char     *name;   /* HDF5 path */
+  QrbmFieldSource src;
+  size_t          member; /* offsetof(QrbmObservables, ...) of the source (unused for R_1) */
+  PetscBool       stats;  /* has a standard error (time and step do not) */
+  PetscBool       rdm;    /* only at reduced-density-matrix times (every rdm_interval output times) */
+} QrbmFieldDef;
+extern const QrbmFieldDef QrbmRecordFields[];
+extern const int          QrbmRecordNumFields;
+
 #define QRBM_MAX_FIELDS 24
 typedef struct {
-  const char *name;   /* HDF5 path */
-  int         rank;   /* dimensions per output time */
-  hsize_t     shape[QRBM_MAX_DIM];
-  ptrdiff_t   offset, len;
-  PetscBool   stats;  /* has a standard error (time and step do not) */
-  PetscBool   rdm;    /* only at reduced-density-matrix times (every rdm_interval output times) */
-  PetscBool   cplx;   /* complex values, stored as compound {r, i} */
+  const char     *name;   /* HDF5 path */
+  int             rank;   /* dimensions per output time */
+  hsize_t         shape[QRBM_MAX_DIM];
+  ptrdiff_t       offset, len;
+  PetscBool       stats;  /* has a standard error */
+  PetscBool       rdm;    /* only at RDM times */
+  PetscBool       cplx;   /* complex values, stored as compound {r, i} */
+  QrbmFieldSource src;
+  size_t          member;
 } QrbmField;
 typedef struct {
   int       nfields;
   QrbmField f[QRBM_MAX_FIELDS];
   ptrdiff_t len;
-  ptrdiff_t rdm_offset;   /* of R_1 (2 M^d M^d doubles) in the record, -1 without R_1 */
+  ptrdiff_t rdm_offset;   /* of /rdm/R1 (2 M^d M^d doubles) in the record, -1 without R_1 */
   PetscInt  rdm_interval;
 } QrbmRecord;
 
+/* The record of QrbmRecordFields (the R_1 fields only with cfg->rdm_interval > 0). */
 PetscErrorCode QrbmRecordCreate(const QrbmGrid *g, const QrbmConfig *cfg, QrbmRecord *rec);
+/* The same from any table of n fields (tests insert fields to check that users find theirs by name). */
+PetscErrorCode QrbmRecordCreateFrom(const QrbmFieldDef *defs, int n, const QrbmGrid *g, PetscInt rdm_interval, QrbmRecord *rec);
 /* Output time i carries R_1. */
 PetscBool QrbmRecordHasRdm(const QrbmRecord *rec, PetscInt i);
-/* The field with HDF5 path `name` (e.g. "/observables/x2"), or NULL: users address record values
-   by name, never by a literal offset. */
+/* The field with HDF5 path `name` (e.g. "/observables/x2"), or NULL. */
 const QrbmField *QrbmRecordField(const QrbmRecord *rec, const char *name);
-void           QrbmObservablesPack(const QrbmObservables *obs, const QrbmGrid *g, double *row);
+/* Offset of field `name` in a record; an error naming the field when the record has none. */
+PetscErrorCode QrbmRecordOffset(const QrbmRecord *rec, const char *name, ptrdiff_t *offset);
+/* Every field whose source is obs into row; the RDM fields (/rdm/time) only when rdm_time. R_1
+   is the caller's (at rec->rdm_offset). */
+void QrbmRecordPack(const QrbmRecord *rec, const QrbmObservables *obs, PetscBool rdm_time, double *row);
 
 PetscErrorCode QrbmObservablesCreate(const QrbmGrid *g, double hbar, QrbmObservables *obs);
 PetscErrorCode QrbmObservablesDestroy(QrbmObservables *obs);
