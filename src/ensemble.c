@@ -165,29 +165,48 @@ static void CheckpointView(QrbmRun *r, QrbmCheckpointState *st)
   st->round = r->round; st->step = r->cur_step;
 }
 
+/* The checkpoint's view of an item run by group c: in the round being run (cur), at the current
+   step with the current state and records. */
+static QrbmCheckpointItem CheckpointItem(const QrbmRun *r, const QrbmItem *item, int c, PetscBool cur)
+{
+  return (QrbmCheckpointItem){item->k, cur ? r->cur_step : item->step, cur ? r->cur_pending : item->pending, c == r->ec.color, cur ? r->state.psi : item->psi, cur ? r->rows : item->rows};
+}
+
+/* Calls fn for every scheduled item (round q, group c, item index it), round by round. */
+typedef PetscErrorCode (*ScheduledFn)(QrbmRun *r, QrbmCheckpointState *st, PetscInt q, int c, PetscInt it);
+static PetscErrorCode ForEachScheduled(QrbmRun *r, QrbmCheckpointState *st, ScheduledFn fn)
+{
+  const int G = r->ec.ngroups;
+  PetscFunctionBeginUser;
+  for (PetscInt q = 0; q < r->nrounds; q++)
+    for (int c = 0; c < G; c++)
+      if (r->round_item[q * G + c] >= 0) PetscCall(fn(r, st, q, c, r->round_item[q * G + c]));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Items of earlier rounds are complete; those of the current round and resumed later ones are saved. */
+static PetscErrorCode SaveItem(QrbmRun *r, QrbmCheckpointState *st, PetscInt q, int c, PetscInt it)
+{
+  const QrbmItem *item = &r->items[it];
+  PetscFunctionBeginUser;
+  if (q < r->round && item->k < 0) st->ref_done = PETSC_TRUE;
+  else if (q < r->round) st->done[item->k] = 1;
+  else if (q == r->round || item->resumed) st->items[st->nitems++] = CheckpointItem(r, item, c, q == r->round ? PETSC_TRUE : PETSC_FALSE);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* A checkpoint saves the items of the current round (at cur_step, mid-chain when cur_pending) and
    the resumed items of later rounds, in an order every rank computes alike; the items of earlier
    rounds are complete. */
 static PetscErrorCode WriteCheckpoint(QrbmRun *r)
 {
-  const PetscInt      G = r->ec.ngroups;
   QrbmCheckpointState st;
   PetscFunctionBeginUser;
   CheckpointView(r, &st);
   PetscCall(PetscMalloc1(r->nitems + 1, &st.items));
   PetscCall(PetscMalloc1(r->cfg.realizations, &st.done));
   PetscCall(PetscArraycpy(st.done, r->done, r->cfg.realizations));
-  for (PetscInt q = 0; q < r->nrounds; q++)
-    for (PetscInt c = 0; c < G; c++) {
-      const PetscInt it = r->round_item[q * G + c];
-      if (it < 0) continue;
-      QrbmItem       *item = &r->items[it];
-      const PetscBool cur  = q == r->round;
-      if (q < r->round && item->k < 0) st.ref_done = PETSC_TRUE;
-      else if (q < r->round) st.done[item->k] = 1;
-      else if (cur || item->resumed)
-        st.items[st.nitems++] = (QrbmCheckpointItem){item->k, cur ? r->cur_step : item->step, cur ? r->cur_pending : item->pending, c == r->ec.color, cur ? r->state.psi : item->psi, cur ? r->rows : item->rows};
-    }
+  PetscCall(ForEachScheduled(r, &st, SaveItem));
   PetscCall(QrbmCheckpointWrite(&st));
   PetscCall(PetscFree(st.items));
   PetscCall(PetscFree(st.done));
@@ -247,24 +266,28 @@ static PetscErrorCode ResumeItems(QrbmRun *r)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* A resumed item gets its state and records allocated where its group runs it; resumed items
+   come first, in file order. */
+static PetscErrorCode LoadItem(QrbmRun *r, QrbmCheckpointState *st, PetscInt q, int c, PetscInt it)
+{
+  QrbmItem *item = &r->items[it];
+  PetscFunctionBeginUser;
+  (void)q;
+  if (!item->resumed) PetscFunctionReturn(PETSC_SUCCESS);
+  if (c == r->ec.color) PetscCall(PetscCalloc2(r->grid.xlay.count, &item->psi, r->ntimes * r->rec.len, &item->rows));
+  st->items[it] = CheckpointItem(r, item, c, PETSC_FALSE);
+  st->nitems    = PetscMax(st->nitems, it + 1);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* Restart, part 2: the saved states and records of this group's items, and the accumulators. */
 static PetscErrorCode ResumeLoad(QrbmRun *r)
 {
-  const PetscInt      G = r->ec.ngroups;
   QrbmCheckpointState st;
   PetscFunctionBeginUser;
   CheckpointView(r, &st);
   PetscCall(PetscCalloc1(r->nitems + 1, &st.items));
-  for (PetscInt q = 0; q < r->nrounds; q++)
-    for (PetscInt cg = 0; cg < G; cg++) {
-      const PetscInt it = r->round_item[q * G + cg];
-      if (it < 0 || !r->items[it].resumed) continue;
-      QrbmItem       *item = &r->items[it];
-      const PetscBool mine = cg == r->ec.color;
-      if (mine) PetscCall(PetscCalloc2(r->grid.xlay.count, &item->psi, r->ntimes * r->rec.len, &item->rows));
-      st.items[it] = (QrbmCheckpointItem){item->k, item->step, item->pending, mine, item->psi, item->rows};
-      st.nitems    = PetscMax(st.nitems, it + 1); /* resumed items come first, in file order */
-    }
+  PetscCall(ForEachScheduled(r, &st, LoadItem));
   PetscCall(QrbmCheckpointLoad(&st, r->ntimes_saved));
   r->acc_n    = st.acc_n;
   r->ref_held = st.ref_held;
