@@ -367,17 +367,15 @@ static PetscErrorCode OpenCheckpoint(const char *file, hid_t *f)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Opens dataset `name`, checking its length (want = 0: any, returned in *got when not NULL). */
-static PetscErrorCode OpenDataset(hid_t f, const char *file, const char *name, hsize_t want, hid_t *d, hsize_t *got)
+/* Opens checkpoint dataset `name` (QrbmH5OpenDataset) and checks its length (want = 0: any, returned in *got when not NULL). */
+static PetscErrorCode OpenChecked(hid_t f, const char *file, const char *name, hsize_t want, hid_t *d, hsize_t *got)
 {
-  hid_t   s;
-  hsize_t dims[2] = {0, 0};
+  char    label[PETSC_MAX_PATH_LEN + 16];
+  int     rank;
+  hsize_t dims[QRBM_H5_MAX_RANK] = {0};
   PetscFunctionBeginUser;
-  *d = H5Dopen2(f, name, H5P_DEFAULT);
-  PetscCheck(*d >= 0, PETSC_COMM_WORLD, PETSC_ERR_FILE_UNEXPECTED, "-restart %s: dataset %s missing: incomplete or corrupt checkpoint", file, name);
-  QrbmCallH5Id(s, H5Dget_space(*d));
-  QrbmCallH5(H5Sget_simple_extent_dims(s, dims, NULL));
-  QrbmCallH5(H5Sclose(s));
+  PetscCall(PetscSNPrintf(label, sizeof(label), "-restart %s", file));
+  PetscCall(QrbmH5OpenDataset(PETSC_COMM_WORLD, f, label, name, "incomplete or corrupt checkpoint", d, &rank, dims));
   PetscCheck(want == 0 || dims[0] == want, PETSC_COMM_WORLD, PETSC_ERR_FILE_UNEXPECTED, "-restart %s: dataset %s has %llu entries, expected %llu: corrupt checkpoint", file, name, (unsigned long long)dims[0], (unsigned long long)want);
   if (got) *got = dims[0];
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -412,7 +410,7 @@ static PetscErrorCode ReadWhole(hid_t f, const char *file, const char *name, hid
 {
   hid_t d;
   PetscFunctionBeginUser;
-  PetscCall(OpenDataset(f, file, name, want, &d, n));
+  PetscCall(OpenChecked(f, file, name, want, &d, n));
   PetscCall(PetscMalloc(elsize * (*n + 1), buf));
   PetscCall(Block(d, type, H5P_DEFAULT, PETSC_FALSE, 0, 0, *n, *buf, PETSC_TRUE));
   QrbmCallH5(H5Dclose(d));
@@ -680,15 +678,15 @@ static PetscErrorCode LoadExtras(QrbmCheckpointState *st, hid_t f, hsize_t nslot
   PetscFunctionBeginUser;
   if (st->ref_done) {
     const PetscBool holder = st->color == 0 && st->grid->rank == 0;
-    PetscCall(OpenDataset(f, file, "/reference_rows", (hsize_t)len, &d, NULL));
+    PetscCall(OpenChecked(f, file, "/reference_rows", (hsize_t)len, &d, NULL));
     PetscCall(Block(d, H5T_NATIVE_DOUBLE, H5P_DEFAULT, PETSC_FALSE, 0, 0, (hsize_t)len, st->ref_rows, holder));
     QrbmCallH5(H5Dclose(d));
     st->ref_held = holder;
   }
   if (!K) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(PetscMalloc2(K, &cnt, K * len, &sum));
-  PetscCall(OpenDataset(f, file, "/slots_bcount", nslots, &dc, NULL));
-  PetscCall(OpenDataset(f, file, "/slots_bsum", nslots, &d, NULL));
+  PetscCall(OpenChecked(f, file, "/slots_bcount", nslots, &dc, NULL));
+  PetscCall(OpenChecked(f, file, "/slots_bsum", nslots, &d, NULL));
   for (hsize_t s = 0; s < nslots; s++) {
     const PetscBool mine = (PetscInt)(s % (hsize_t)st->ngroups) == st->color && st->grid->rank == 0;
     PetscCall(Block(dc, H5T_NATIVE_DOUBLE, H5P_DEFAULT, PETSC_FALSE, s, 0, (hsize_t)K, cnt, mine));
@@ -712,8 +710,8 @@ static PetscErrorCode LoadItems(QrbmCheckpointState *st, hid_t f, PetscInt oldle
   double        *buf;
   PetscFunctionBeginUser;
   PetscCall(QrbmH5ComplexType(&ctype));
-  PetscCall(OpenDataset(f, file, "/items_psi", 0, &dpsi, NULL));
-  PetscCall(OpenDataset(f, file, "/items_rows", 0, &drows, NULL));
+  PetscCall(OpenChecked(f, file, "/items_psi", 0, &dpsi, NULL));
+  PetscCall(OpenChecked(f, file, "/items_rows", 0, &drows, NULL));
   PetscCall(PetscMalloc1(oldlen + 1, &buf));
   for (PetscInt j = 0; j < st->nitems; j++) {
     QrbmCheckpointItem *item = &st->items[j];
@@ -740,9 +738,9 @@ static PetscErrorCode Load(QrbmCheckpointState *st, PetscInt ntimes_saved)
   PetscCall(LoadItems(st, f, oldlen));
   /* accumulators of the checkpointed groups: slot s merges into group s mod G, in slot order */
   PetscCall(PetscMalloc2(oldlen + 1, &mean, oldlen + 1, &m2));
-  PetscCall(OpenDataset(f, file, "/slots_n", 0, &dn, &nslots));
-  PetscCall(OpenDataset(f, file, "/slots_mean", nslots, &dmean, NULL));
-  PetscCall(OpenDataset(f, file, "/slots_m2", nslots, &dm2, NULL));
+  PetscCall(OpenChecked(f, file, "/slots_n", 0, &dn, &nslots));
+  PetscCall(OpenChecked(f, file, "/slots_mean", nslots, &dmean, NULL));
+  PetscCall(OpenChecked(f, file, "/slots_m2", nslots, &dm2, NULL));
   for (hsize_t s = 0; s < nslots; s++) {
     const PetscBool mine = (PetscInt)(s % (hsize_t)st->ngroups) == st->color && st->grid->rank == 0;
     n = 0;

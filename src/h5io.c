@@ -146,20 +146,28 @@ PetscErrorCode QrbmH5Exists(hid_t loc, const char *path, PetscBool *exists)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Opens dataset `path`; its shape goes to rank/dims, its element count to *count. */
-static PetscErrorCode OpenDataset(hid_t loc, const char *file, const char *path, hid_t *d, int *rank, hsize_t *dims, size_t *count)
+PetscErrorCode QrbmH5OpenDataset(MPI_Comm comm, hid_t loc, const char *file, const char *path, const char *hint, hid_t *d, int *rank, hsize_t *dims)
 {
   PetscBool exists;
   hid_t     s;
   PetscFunctionBeginUser;
   PetscCall(QrbmH5Exists(loc, path, &exists));
-  PetscCheck(exists, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: dataset %s is missing", file, path);
+  PetscCheck(exists, comm, PETSC_ERR_FILE_UNEXPECTED, "%s: dataset %s is missing%s%s", file, path, hint ? ": " : "", hint ? hint : "");
+  QrbmH5Context(file, path, "opening");
   QrbmCallH5Id(*d, H5Dopen2(loc, path, H5P_DEFAULT));
   QrbmCallH5Id(s, H5Dget_space(*d));
   QrbmCallH5Id(*rank, H5Sget_simple_extent_ndims(s));
-  PetscCheck(*rank <= QRBM_H5_MAX_RANK, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: dataset %s has %d dimensions, at most %d expected", file, path, *rank, QRBM_H5_MAX_RANK);
+  PetscCheck(*rank <= QRBM_H5_MAX_RANK, comm, PETSC_ERR_FILE_UNEXPECTED, "%s: dataset %s has %d dimensions, at most %d expected%s%s", file, path, *rank, QRBM_H5_MAX_RANK, hint ? ": " : "", hint ? hint : "");
   QrbmCallH5(H5Sget_simple_extent_dims(s, dims, NULL));
   QrbmCallH5(H5Sclose(s));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Serial whole-dataset reads: the shape and the element count. */
+static PetscErrorCode OpenWhole(hid_t loc, const char *file, const char *path, hid_t *d, int *rank, hsize_t *dims, size_t *count)
+{
+  PetscFunctionBeginUser;
+  PetscCall(QrbmH5OpenDataset(PETSC_COMM_SELF, loc, file, path, NULL, d, rank, dims));
   *count = 1;
   for (int r = 0; r < *rank; r++) *count *= dims[r];
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -182,10 +190,10 @@ static PetscErrorCode DatasetIsComplex(hid_t d, PetscBool *cplx, PetscBool *real
 PetscErrorCode QrbmH5ReadReal(hid_t loc, const char *file, const char *path, int *rank, hsize_t *dims, double **v)
 {
   hid_t     d;
-  size_t    count;
+  size_t    count = 0;
   PetscBool cplx, real;
   PetscFunctionBeginUser;
-  PetscCall(OpenDataset(loc, file, path, &d, rank, dims, &count));
+  PetscCall(OpenWhole(loc, file, path, &d, rank, dims, &count));
   PetscCall(DatasetIsComplex(d, &cplx, &real));
   PetscCheck(real, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: dataset %s is not real-valued", file, path);
   PetscCall(PetscMalloc1(PetscMax(count, 1), v));
@@ -197,10 +205,10 @@ PetscErrorCode QrbmH5ReadReal(hid_t loc, const char *file, const char *path, int
 PetscErrorCode QrbmH5ReadComplex(hid_t loc, const char *file, const char *path, int *rank, hsize_t *dims, qcomplex **v)
 {
   hid_t     d, t;
-  size_t    count;
+  size_t    count = 0;
   PetscBool cplx, real;
   PetscFunctionBeginUser;
-  PetscCall(OpenDataset(loc, file, path, &d, rank, dims, &count));
+  PetscCall(OpenWhole(loc, file, path, &d, rank, dims, &count));
   PetscCall(DatasetIsComplex(d, &cplx, &real));
   PetscCheck(cplx, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: dataset %s is not complex (compound {r, i} of doubles)", file, path);
   PetscCall(PetscMalloc1(PetscMax(count, 1), v));

@@ -24,6 +24,12 @@ PetscErrorCode QrbmH5Fail(const char *call, int err);
 PetscErrorCode QrbmH5ComplexType(hid_t *type);
 /* Whether every link of the absolute or relative path exists. */
 PetscErrorCode QrbmH5Exists(hid_t loc, const char *path, PetscBool *exists);
+/* Opens dataset `path` (close with H5Dclose); rank and dims[QRBM_H5_MAX_RANK] get its shape.
+   Every failure names the file (`file`, e.g. "-restart ck.h5"), the dataset and the cause: a
+   missing dataset or too many dimensions (followed by `hint`, what that means, unless NULL) are
+   raised on comm (the ranks that open it together, so it is reported once), HDF5 failures by
+   QrbmCallH5 with the file and dataset as context. */
+PetscErrorCode QrbmH5OpenDataset(MPI_Comm comm, hid_t loc, const char *file, const char *path, const char *hint, hid_t *d, int *rank, hsize_t *dims);
 /* Whole dataset into a new array (PetscFree it); *rank and dims[QRBM_H5_MAX_RANK] get its shape.
    A missing dataset or a wrong type is an error naming the file and the path. */
 PetscErrorCode QrbmH5ReadReal(hid_t loc, const char *file, const char *path, int *rank, hsize_t *dims, double **v);
