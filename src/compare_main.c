@@ -6,6 +6,7 @@
    failed comparison leaves no output file behind. */
 #define _DEFAULT_SOURCE /* realpath */
 #include <qrbm/agree.h>
+#include <qrbm/events.h>
 #include <qrbm/identity.h>
 #include <qrbm/kinetic.h>
 #include <qrbm/metrics.h>
@@ -261,6 +262,7 @@ int main(int argc, char **argv)
   PetscErrorCode ierr;
   PetscCall(PetscInitialize(&argc, &argv, NULL, help));
   PetscCall(QrbmAgreeInitialize()); /* one "qrbm: ERROR:" message instead of PETSc's traceback */
+  PetscCall(QrbmEventsRegister()); /* the distances log their phases (-log_view) */
   H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* our messages replace HDF5's stack dumps */
   ierr = ParseArgs(argc, argv, out, sizeof(out), table, sizeof(table), &help_only);
   if (!ierr && !help_only) ierr = Compare(argv[1], argv[2], out, table);

@@ -1,6 +1,6 @@
 #include <qrbm/events.h>
 
-PetscLogEvent QRBM_EVENT_PLAN, QRBM_EVENT_FFT, QRBM_EVENT_KINETIC, QRBM_EVENT_POTENTIAL, QRBM_EVENT_OBSERVABLES, QRBM_EVENT_IO, QRBM_EVENT_INIT, QRBM_EVENT_SHUFFLE, QRBM_EVENT_POTENTIAL_RB, QRBM_EVENT_CHECKPOINT, QRBM_EVENT_RDM, QRBM_EVENT_POTENTIAL_FG;
+PetscLogEvent QRBM_EVENT_PLAN, QRBM_EVENT_FFT, QRBM_EVENT_KINETIC, QRBM_EVENT_POTENTIAL, QRBM_EVENT_OBSERVABLES, QRBM_EVENT_IO, QRBM_EVENT_INIT, QRBM_EVENT_SHUFFLE, QRBM_EVENT_POTENTIAL_RB, QRBM_EVENT_CHECKPOINT, QRBM_EVENT_RDM, QRBM_EVENT_POTENTIAL_FG, QRBM_EVENT_WIGNER, QRBM_EVENT_DISTANCE;
 PetscLogStage QRBM_STAGE_SETUP, QRBM_STAGE_INIT, QRBM_STAGE_TIMELOOP;
 
 PetscErrorCode QrbmEventsRegister(void)
@@ -19,6 +19,8 @@ PetscErrorCode QrbmEventsRegister(void)
   PetscCall(PetscLogEventRegister("QrbmIO", id, &QRBM_EVENT_IO));
   PetscCall(PetscLogEventRegister("QrbmCheckpoint", id, &QRBM_EVENT_CHECKPOINT));
   PetscCall(PetscLogEventRegister("QrbmRDM", id, &QRBM_EVENT_RDM));
+  PetscCall(PetscLogEventRegister("QrbmWigner", id, &QRBM_EVENT_WIGNER));
+  PetscCall(PetscLogEventRegister("QrbmRdmDistance", id, &QRBM_EVENT_DISTANCE));
   PetscCall(PetscLogEventRegister("QrbmInitState", id, &QRBM_EVENT_INIT));
   PetscCall(PetscLogStageRegister("Setup", &QRBM_STAGE_SETUP));
   PetscCall(PetscLogStageRegister("InitialState", &QRBM_STAGE_INIT));

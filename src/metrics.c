@@ -1,6 +1,7 @@
 /* Distances between reduced density matrices, the theorem's constants and bound, jackknife
    standard errors, and the error table (definitions and normalisations: docs/errors.md). */
 #include <qrbm/metrics.h>
+#include <qrbm/events.h>
 #include <qrbm/potential.h>
 #include <qrbm/rdm.h>
 #include <qrbm/wigner.h>
@@ -41,23 +42,60 @@ static double SymbolScale(double k, double w, PetscInt K)
   return c;
 }
 
-/* Weak lower bound and H^-K norm of dW on the Wigner grid (2M x 2M, spacings dx = h/2,
+/* Planned once per grid: the Wigner transform of a difference and the 2-D transform of the weak
+   norms, with their work arrays. */
+struct _n_QrbmRdmMetric {
+  const QrbmGrid *g;
+  double          hbar;
+  QrbmWigner      wigner;
+  qcomplex       *D, *F, *mean;
+  double         *eig, *W;
+  fftw_plan       weak;
+};
+
+PetscErrorCode QrbmRdmMetricCreate(const QrbmGrid *g, double hbar, QrbmRdmMetric *m)
+{
+  const ptrdiff_t Md = g->Md, M2 = 2 * g->M;
+  QrbmRdmMetric   t;
+  PetscFunctionBeginUser;
+  PetscCall(PetscNew(&t));
+  t->g = g; t->hbar = hbar;
+  PetscCall(PetscMalloc3(Md * Md, &t->D, Md, &t->eig, M2 * M2, &t->W));
+  PetscCall(PetscMalloc2(M2 * M2, &t->F, Md * Md, &t->mean));
+  PetscCall(QrbmWignerCreate(g, hbar, &t->wigner));
+  PetscCall(PetscLogEventBegin(QRBM_EVENT_PLAN, 0, 0, 0, 0));
+  QrbmCallFFTW(t->weak, fftw_plan_dft_2d((int)M2, (int)M2, t->F, t->F, FFTW_FORWARD, FFTW_ESTIMATE));
+  PetscCall(PetscLogEventEnd(QRBM_EVENT_PLAN, 0, 0, 0, 0));
+  *m = t;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode QrbmRdmMetricDestroy(QrbmRdmMetric *m)
+{
+  PetscFunctionBeginUser;
+  if (!*m) PetscFunctionReturn(PETSC_SUCCESS);
+  fftw_destroy_plan((*m)->weak);
+  PetscCall(QrbmWignerDestroy(&(*m)->wigner));
+  PetscCall(PetscFree3((*m)->D, (*m)->eig, (*m)->W));
+  PetscCall(PetscFree2((*m)->F, (*m)->mean));
+  PetscCall(PetscFree(*m));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Weak lower bound and H^-K norm of dW = m->W on the Wigner grid (2M x 2M, spacings dx = h/2,
    dxi = pi hbar / L, periods L and Xi = 2M dxi). With F the 2-D DFT of dW,
    |int dW exp(i (k x + omega xi)) dx dxi| = dx dxi |F[j][l]| at k = 2 pi j / L, omega = 2 pi l / Xi,
    j, l in [-M, M). */
-static PetscErrorCode WeakNorms(const QrbmGrid *g, double hbar, const double *dW, QrbmRdmDistance *dist)
+static void WeakNorms(QrbmRdmMetric m, QrbmRdmDistance *dist)
 {
+  const QrbmGrid *g = m->g;
   const ptrdiff_t M = g->M, M2 = 2 * M;
   const PetscInt  K  = QRBM_WEAK_ORDER(g->d);
-  const double    dx = 0.5 * g->h, dxi = PETSC_PI * hbar / g->L, dk = 2 * PETSC_PI / g->L, dw = 2 * PETSC_PI / (M2 * dxi);
+  const double    dx = 0.5 * g->h, dxi = PETSC_PI * m->hbar / g->L, dk = 2 * PETSC_PI / g->L, dw = 2 * PETSC_PI / (M2 * dxi);
   double          sob = 0;
-  qcomplex       *F;
-  fftw_plan       plan;
-  PetscFunctionBeginUser;
-  PetscCall(PetscMalloc1(M2 * M2, &F));
-  QrbmCallFFTW(plan, fftw_plan_dft_2d((int)M2, (int)M2, F, F, FFTW_FORWARD, FFTW_ESTIMATE));
-  for (ptrdiff_t i = 0; i < M2 * M2; i++) F[i] = dW[i];
-  fftw_execute(plan);
+  qcomplex       *F   = m->F;
+  for (ptrdiff_t i = 0; i < M2 * M2; i++) F[i] = m->W[i];
+  fftw_execute(m->weak);
   dist->weak = dist->weak_k = dist->weak_omega = 0;
   for (ptrdiff_t j = 0; j < M2; j++)
     for (ptrdiff_t l = 0; l < M2; l++) {
@@ -69,29 +107,26 @@ static PetscErrorCode WeakNorms(const QrbmGrid *g, double hbar, const double *dW
       if (r > dist->weak) { dist->weak = r; dist->weak_k = k; dist->weak_omega = w; }
     }
   dist->sobolev = sqrt(sob * dk * dw / (4 * PETSC_PI * PETSC_PI));
-  fftw_destroy_plan(plan);
-  PetscCall(PetscFree(F));
-  PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode QrbmRdmDistanceCompute(const QrbmGrid *g, double hbar, const qcomplex *A, const qcomplex *B, QrbmRdmDistance *dist)
+PetscErrorCode QrbmRdmMetricApply(QrbmRdmMetric m, const qcomplex *A, const qcomplex *B, QrbmRdmDistance *dist)
 {
-  const ptrdiff_t Md = g->Md, M2 = 2 * g->M;
-  qcomplex       *D;
-  double         *eig, *W, hs2 = 0;
+  const ptrdiff_t Md = m->g->Md;
+  qcomplex       *D  = m->D;
+  double          hs2 = 0;
   PetscFunctionBeginUser;
-  PetscCall(PetscMalloc3(Md * Md, &D, Md, &eig, M2 * M2, &W));
+  PetscCall(PetscLogEventBegin(QRBM_EVENT_DISTANCE, 0, 0, 0, 0));
   for (ptrdiff_t i = 0; i < Md * Md; i++) {
     D[i] = A[i] - B[i];
     hs2 += creal(D[i]) * creal(D[i]) + cimag(D[i]) * cimag(D[i]);
   }
   dist->hs = sqrt(hs2);
-  PetscCall(QrbmRdmSpectrum((PetscInt)Md, D, eig, NULL, NULL));
+  PetscCall(QrbmRdmSpectrum((PetscInt)Md, D, m->eig, NULL, NULL));
   dist->trace = 0;
-  for (ptrdiff_t i = 0; i < Md; i++) dist->trace += fabs(eig[i]);
-  PetscCall(QrbmWignerCompute(g, hbar, D, W)); /* W_A - W_B: the transform is linear */
-  PetscCall(WeakNorms(g, hbar, W, dist));
-  PetscCall(PetscFree3(D, eig, W));
+  for (ptrdiff_t i = 0; i < Md; i++) dist->trace += fabs(m->eig[i]);
+  PetscCall(QrbmWignerApply(m->wigner, D, m->W)); /* W_A - W_B: the transform is linear */
+  WeakNorms(m, dist);
+  PetscCall(PetscLogEventEnd(QRBM_EVENT_DISTANCE, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -108,21 +143,20 @@ static void PooledMean(PetscInt K, ptrdiff_t n2, const qcomplex *means, const do
   for (ptrdiff_t i = 0; i < n2; i++) out[i] /= total;
 }
 
-PetscErrorCode QrbmRdmDistanceJackknife(const QrbmGrid *g, double hbar, PetscInt K, const qcomplex *batch_means, const double *counts, const qcomplex *B, QrbmRdmDistance *mean_dist, QrbmRdmDistance *err)
+PetscErrorCode QrbmRdmMetricJackknife(QrbmRdmMetric m, PetscInt K, const qcomplex *batch_means, const double *counts, const qcomplex *B, QrbmRdmDistance *mean_dist, QrbmRdmDistance *err)
 {
-  const ptrdiff_t  n2 = g->Md * g->Md;
+  const ptrdiff_t  n2 = m->g->Md * m->g->Md;
   QrbmRdmDistance *loo, avg = {0};
-  qcomplex        *mean;
   PetscFunctionBeginUser;
   PetscCheck(K >= 2, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "jackknife: %" PetscInt_FMT " realisation groups, at least 2 needed", K);
   for (PetscInt b = 0; b < K; b++)
     PetscCheck(counts[b] > 0, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "jackknife: realisation group %" PetscInt_FMT " of %" PetscInt_FMT " is empty (fewer realisations than groups)", b, K);
-  PetscCall(PetscMalloc2(n2, &mean, K, &loo));
-  PooledMean(K, n2, batch_means, counts, -1, mean);
-  PetscCall(QrbmRdmDistanceCompute(g, hbar, mean, B, mean_dist));
+  PetscCall(PetscMalloc1(K, &loo));
+  PooledMean(K, n2, batch_means, counts, -1, m->mean);
+  PetscCall(QrbmRdmMetricApply(m, m->mean, B, mean_dist));
   for (PetscInt b = 0; b < K; b++) {
-    PooledMean(K, n2, batch_means, counts, b, mean);
-    PetscCall(QrbmRdmDistanceCompute(g, hbar, mean, B, &loo[b]));
+    PooledMean(K, n2, batch_means, counts, b, m->mean);
+    PetscCall(QrbmRdmMetricApply(m, m->mean, B, &loo[b]));
     for (int f = 0; f < NDIST; f++) *DistRef(&avg, f) += DistValue(&loo[b], f) / K;
   }
   PetscCall(PetscMemzero(err, sizeof(*err)));
@@ -132,7 +166,7 @@ PetscErrorCode QrbmRdmDistanceJackknife(const QrbmGrid *g, double hbar, PetscInt
     for (PetscInt b = 0; b < K; b++) ss += PetscSqr(DistValue(&loo[b], f) - DistValue(&avg, f));
     *DistRef(err, f) = sqrt((K - 1.0) / K * ss);
   }
-  PetscCall(PetscFree2(mean, loo));
+  PetscCall(PetscFree(loo));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -245,6 +279,7 @@ PetscErrorCode QrbmErrorTableCompute(const QrbmGrid *g, const QrbmConfig *cfg, c
 {
   const ptrdiff_t n2 = g->Md * g->Md;
   PetscInt       *iref, *irb, n;
+  QrbmRdmMetric   metric;
   PetscFunctionBeginUser;
   PetscCall(PetscMemzero(tab, sizeof(*tab)));
   PetscCall(CommonTimes(ref, rb, &n, &iref, &irb));
@@ -253,18 +288,20 @@ PetscErrorCode QrbmErrorTableCompute(const QrbmGrid *g, const QrbmConfig *cfg, c
   PetscCall(QrbmPotentialConstants(cfg, g, &tab->Lambda, &tab->Lip));
   PetscCall(PetscMalloc4(n, &tab->time, n, &tab->dist, n, &tab->dist_stderr, n, &tab->bound));
   PetscCall(PetscMalloc2(n * QRBM_ERROR_NOBS, &tab->obs, n * QRBM_ERROR_NOBS, &tab->obs_stderr));
+  PetscCall(QrbmRdmMetricCreate(g, cfg->hbar, &metric));
   for (PetscInt i = 0; i < n; i++) {
     const qcomplex *B = ref->R1 + iref[i] * n2;
     const double    t = ref->time[iref[i]];
     tab->time[i]      = t;
-    if (tab->jackknife) PetscCall(QrbmRdmDistanceJackknife(g, cfg->hbar, rb->nbatch, rb->batches + irb[i] * rb->nbatch * n2, rb->counts, B, &tab->dist[i], &tab->dist_stderr[i]));
+    if (tab->jackknife) PetscCall(QrbmRdmMetricJackknife(metric, rb->nbatch, rb->batches + irb[i] * rb->nbatch * n2, rb->counts, B, &tab->dist[i], &tab->dist_stderr[i]));
     else {
-      PetscCall(QrbmRdmDistanceCompute(g, cfg->hbar, rb->R1 + irb[i] * n2, B, &tab->dist[i]));
+      PetscCall(QrbmRdmMetricApply(metric, rb->R1 + irb[i] * n2, B, &tab->dist[i]));
       for (int f = 0; f < NDIST; f++) *DistRef(&tab->dist_stderr[i], f) = NAN;
     }
     ObservableErrors(ref, rb, t, tab->obs + i * QRBM_ERROR_NOBS, tab->obs_stderr + i * QRBM_ERROR_NOBS);
     tab->bound[i] = QrbmTheoremBound(t, cfg->rb_dt, g->d, tab->Lambda, tab->Lip);
   }
+  PetscCall(QrbmRdmMetricDestroy(&metric));
   PetscCall(PetscFree2(iref, irb));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

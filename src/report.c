@@ -24,7 +24,7 @@ static PetscErrorCode GatherR1(const QrbmReportInput *in, const double *rows, Pe
 }
 
 /* Natural occupations, purity, entropy and the Wigner function of the mean R_1 at every RDM time. */
-static PetscErrorCode WriteSpectraWigner(const QrbmReportInput *in, PetscInt nt, const qcomplex *R1)
+static PetscErrorCode WriteSpectraWigner(const QrbmReportInput *in, QrbmWigner wig, PetscInt nt, const qcomplex *R1)
 {
   const QrbmGrid *g = in->grid;
   const PetscInt  Md = g->Md;
@@ -38,7 +38,7 @@ static PetscErrorCode WriteSpectraWigner(const QrbmReportInput *in, PetscInt nt,
   PetscCall(QrbmWignerAxes(g, in->cfg->hbar, x, xi));
   for (PetscInt t = 0; holder && t < nt; t++) {
     PetscCall(QrbmRdmSpectrum(Md, R1 + t * Md * Md, eig + t * Md, pur + t, ent + t));
-    PetscCall(QrbmWignerCompute(g, in->cfg->hbar, R1 + t * Md * Md, W + t * nx * nxi));
+    PetscCall(QrbmWignerApply(wig, R1 + t * Md * Md, W + t * nx * nxi));
   }
   const hsize_t de[2] = {(hsize_t)nt, (hsize_t)Md}, dt = (hsize_t)nt, dw[3] = {(hsize_t)nt, (hsize_t)nx, (hsize_t)nxi}, dx = (hsize_t)nx, dxi = (hsize_t)nxi;
   PetscCall(QrbmH5WriteReal(in->file, "/rdm/eigenvalues", 2, de, eig, in->dxpl, holder));
@@ -99,7 +99,7 @@ static PetscErrorCode ObservableColumns(const QrbmReportInput *in, const double 
 }
 
 /* The Wigner function of the exact R_1, next to that of the random batch mean. */
-static PetscErrorCode WriteReferenceWigner(const QrbmReportInput *in, PetscInt nt, const qcomplex *R1)
+static PetscErrorCode WriteReferenceWigner(const QrbmReportInput *in, QrbmWigner wig, PetscInt nt, const qcomplex *R1)
 {
   const PetscInt Md = in->grid->Md;
   PetscInt       nx, nxi;
@@ -107,7 +107,7 @@ static PetscErrorCode WriteReferenceWigner(const QrbmReportInput *in, PetscInt n
   PetscFunctionBeginUser;
   PetscCall(QrbmWignerSize(in->grid, &nx, &nxi));
   PetscCall(PetscCalloc1(nt * nx * nxi, &W));
-  for (PetscInt t = 0; in->wrank == 0 && t < nt; t++) PetscCall(QrbmWignerCompute(in->grid, in->cfg->hbar, R1 + t * Md * Md, W + t * nx * nxi));
+  for (PetscInt t = 0; in->wrank == 0 && t < nt; t++) PetscCall(QrbmWignerApply(wig, R1 + t * Md * Md, W + t * nx * nxi));
   const hsize_t dw[3] = {(hsize_t)nt, (hsize_t)nx, (hsize_t)nxi};
   PetscCall(QrbmH5WriteReal(in->file, "/wigner/W_reference", 3, dw, W, in->dxpl, in->wrank == 0 ? PETSC_TRUE : PETSC_FALSE));
   PetscCall(PetscFree(W));
@@ -115,7 +115,7 @@ static PetscErrorCode WriteReferenceWigner(const QrbmReportInput *in, PetscInt n
 }
 
 /* -reference exact: distances between E[R~_1] and the exact R_1, with the theorem's bound. */
-static PetscErrorCode ErrorTable(const QrbmReportInput *in, PetscInt nt, const double *time, const qcomplex *R1, const double *mean, const double *stderr, const qcomplex *batches, const double *counts)
+static PetscErrorCode ErrorTable(const QrbmReportInput *in, QrbmWigner wig, PetscInt nt, const double *time, const qcomplex *R1, const double *mean, const double *stderr, const qcomplex *batches, const double *counts)
 {
   const PetscInt len = in->ntimes * in->rec->len;
   double        *ref, *obs_time, *cols, *refR1time;
@@ -140,7 +140,7 @@ static PetscErrorCode ErrorTable(const QrbmReportInput *in, PetscInt nt, const d
     srb.obs[o]        = cols + (QRBM_ERROR_NOBS + o) * in->ntimes;
     srb.obs_stderr[o] = cols + (2 * QRBM_ERROR_NOBS + o) * in->ntimes;
   }
-  PetscCall(WriteReferenceWigner(in, nref, refR1));
+  PetscCall(WriteReferenceWigner(in, wig, nref, refR1));
   PetscCall(QrbmErrorTableCompute(in->grid, in->cfg, &sref, &srb, &tab));
   PetscCall(QrbmErrorTableWrite(&tab, in->file, in->dxpl, in->wrank == 0 ? PETSC_TRUE : PETSC_FALSE));
   if (!in->cfg->quiet) PetscCall(QrbmErrorTableView(in->world, &tab, PETSC_STDOUT));
@@ -166,19 +166,22 @@ PetscErrorCode QrbmReportWrite(const QrbmReportInput *in, double *mean, double *
   PetscInt       nt;
   qcomplex      *R1, *batches = NULL;
   double        *time, *counts = NULL;
+  QrbmWigner     wig;
   PetscFunctionBeginUser;
   if (in->rec->rdm_offset < 0) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(QrbmWignerCreate(in->grid, in->cfg->hbar, &wig)); /* planned once for every R_1 of the report */
   PetscCallMPI(MPI_Bcast(mean, (PetscMPIInt)len, MPI_DOUBLE, 0, in->world));
   PetscCallMPI(MPI_Bcast(stderr, (PetscMPIInt)len, MPI_DOUBLE, 0, in->world));
   PetscCall(GatherR1(in, mean, &nt, &R1, &time));
-  PetscCall(WriteSpectraWigner(in, nt, R1));
+  PetscCall(WriteSpectraWigner(in, wig, nt, R1));
   if (in->nbatch) {
     const hsize_t db[4] = {(hsize_t)nt, (hsize_t)in->nbatch, (hsize_t)in->grid->Md, (hsize_t)in->grid->Md}, dk = (hsize_t)in->nbatch;
     PetscCall(BatchMeans(in, nt, &batches, &counts));
     PetscCall(QrbmH5WriteComplex(in->file, "/rdm/R1_batches", 4, db, batches, in->dxpl, in->wrank == 0 ? PETSC_TRUE : PETSC_FALSE));
     PetscCall(QrbmH5WriteReal(in->file, "/rdm/batch_counts", 1, &dk, counts, in->dxpl, in->wrank == 0 ? PETSC_TRUE : PETSC_FALSE));
   }
-  if (in->cfg->reference == QRBM_REFERENCE_EXACT) PetscCall(ErrorTable(in, nt, time, R1, mean, stderr, batches, counts));
+  if (in->cfg->reference == QRBM_REFERENCE_EXACT) PetscCall(ErrorTable(in, wig, nt, time, R1, mean, stderr, batches, counts));
+  PetscCall(QrbmWignerDestroy(&wig));
   PetscCall(PetscFree(batches));
   PetscCall(PetscFree(counts));
   PetscCall(PetscFree2(R1, time));

@@ -18,13 +18,19 @@ typedef struct {
   double weak_k, weak_omega; /* the maximising plane wave exp(i (k x + omega xi)) */
 } QrbmRdmDistance;
 
+/* The distances, planned once per grid (the Wigner transform and the weak norms' 2-D FFT, with
+   their work arrays) and applied at every RDM time and jackknife group of a run. Create plans
+   (event QrbmFFTPlan); Apply and Jackknife compute (event QrbmRdmDistance). g must outlive it. */
+typedef struct _n_QrbmRdmMetric *QrbmRdmMetric;
+PetscErrorCode QrbmRdmMetricCreate(const QrbmGrid *g, double hbar, QrbmRdmMetric *m);
+PetscErrorCode QrbmRdmMetricDestroy(QrbmRdmMetric *m);
 /* A and B: Md x Md density matrices in the grid basis. For d > 1 the weak and Sobolev norms are
    those of the (x_1, xi_1) Wigner marginals (docs/errors.md). */
-PetscErrorCode QrbmRdmDistanceCompute(const QrbmGrid *g, double hbar, const qcomplex *A, const qcomplex *B, QrbmRdmDistance *dist);
+PetscErrorCode QrbmRdmMetricApply(QrbmRdmMetric m, const qcomplex *A, const qcomplex *B, QrbmRdmDistance *dist);
 /* batch_means: K matrices, the means of R~_1 over realisation groups b = r mod K with counts[b]
    realisations each. mean_dist: distance of the pooled mean to B; err: delete-one-group jackknife
    standard errors sqrt((K-1)/K sum_b (d_(-b) - mean_b d_(-b))^2) (weak_k, weak_omega: 0). */
-PetscErrorCode QrbmRdmDistanceJackknife(const QrbmGrid *g, double hbar, PetscInt K, const qcomplex *batch_means, const double *counts, const qcomplex *B, QrbmRdmDistance *mean_dist, QrbmRdmDistance *err);
+PetscErrorCode QrbmRdmMetricJackknife(QrbmRdmMetric m, PetscInt K, const qcomplex *batch_means, const double *counts, const qcomplex *B, QrbmRdmDistance *mean_dist, QrbmRdmDistance *err);
 /* Lambda(V) = (2 pi)^-d int sum_mu |omega_mu| |V^(omega)| domega and
    L(V) = (2 pi)^-d int |omega|^2 |V^(omega)| domega of the pair potential of cfg (cfg->dim,
    potential, strength, width), by FFT of V on an enlarged, refined box (docs/errors.md). */

@@ -11,6 +11,12 @@
 PetscErrorCode QrbmWignerSize(const QrbmGrid *g, PetscInt *nx, PetscInt *nxi);
 /* x_n = -L/2 + n h/2 (n < 2M) and xi_k = pi hbar (k - M) / L (k < 2M, ascending). */
 PetscErrorCode QrbmWignerAxes(const QrbmGrid *g, double hbar, double *x, double *xi);
+/* The transform, planned once (FFTW_ESTIMATE, serial) per grid and used for every R_1 of a run:
+   QrbmWignerCreate plans (event QrbmFFTPlan), QrbmWignerApply transforms (event QrbmWigner).
+   g must outlive the object. */
+typedef struct _n_QrbmWigner *QrbmWigner;
+PetscErrorCode QrbmWignerCreate(const QrbmGrid *g, double hbar, QrbmWigner *w);
 /* W[n * nxi + k] = W(x_n, xi_k); sum W dx dxi = trace R (dx = h/2, dxi = pi hbar / L) when R's
    Nyquist mode is empty. */
-PetscErrorCode QrbmWignerCompute(const QrbmGrid *g, double hbar, const qcomplex *R, double *W);
+PetscErrorCode QrbmWignerApply(QrbmWigner w, const qcomplex *R, double *W);
+PetscErrorCode QrbmWignerDestroy(QrbmWigner *w);
