@@ -127,6 +127,24 @@ static PetscErrorCode Create(hid_t f, const char *name, hid_t type, hsize_t n0, 
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+static PetscErrorCode WriteU64(hid_t loc, const char *name, uint64_t v)
+{
+  hid_t s, a;
+  PetscFunctionBeginUser;
+  QrbmCallH5Id(s, H5Screate(H5S_SCALAR));
+  QrbmCallH5Id(a, H5Acreate2(loc, name, H5T_NATIVE_UINT64, s, H5P_DEFAULT, H5P_DEFAULT));
+  QrbmCallH5(H5Awrite(a, H5T_NATIVE_UINT64, &v));
+  QrbmCallH5(H5Aclose(a));
+  QrbmCallH5(H5Sclose(s));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The root checksum covers the eight counts (positions 0..7) and output_checksum (position 8). */
+static uint64_t HeaderSum(const long long v[8], uint64_t output_sum)
+{
+  return QrbmChecksumBlock(0, sizeof(long long), 8, v) + QrbmChecksumBlock(8, sizeof(uint64_t), 1, &output_sum);
+}
+
 /* Root attributes: identity of the run and of its parallel layout. */
 static PetscErrorCode WriteHeader(const QrbmCheckpointState *st, hid_t f)
 {
@@ -138,9 +156,12 @@ static PetscErrorCode WriteHeader(const QrbmCheckpointState *st, hid_t f)
   const char       *keys[8] = {"checkpoint_format", "mpi_ranks", "groups", "group_size", "threads", "nsteps", "ntimes", "rows_written"};
   char             *wisdom = NULL;
   int               len = 0;
+  uint64_t          output_sum;
   PetscFunctionBeginUser;
   PetscCall(PhysicsOptions(c, &n, names, values));
-  PetscCall(QrbmChecksumWrite(f, QrbmChecksumBlock(0, sizeof(long long), 8, v))); /* of the counts below */
+  PetscCall(QrbmChecksumReduce(st->world, st->output_sum, &output_sum)); /* the output's rows so far, from their writers */
+  PetscCall(WriteU64(f, "output_checksum", output_sum));
+  PetscCall(QrbmChecksumWrite(f, HeaderSum(v, output_sum))); /* of the counts below and output_checksum */
   for (int i = 0; i < 8; i++) {
     hid_t s, a;
     QrbmCallH5Id(s, H5Screate(H5S_SCALAR));
@@ -305,10 +326,42 @@ static PetscErrorCode WriteTmp(const QrbmCheckpointState *st, const char *tmp)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* Whether an existing file is a checkpoint of this run (same run_id); anything else is not. */
+static PetscErrorCode OfThisRun(const char *file, const char *run_id, PetscBool *ours)
+{
+  char  id[64] = "";
+  hid_t f;
+  PetscFunctionBeginUser;
+  *ours = PETSC_FALSE;
+  if ((f = H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0) PetscFunctionReturn(PETSC_SUCCESS);
+  if (H5Aexists(f, "run_id") > 0) PetscCall(QrbmH5ReadAttrString(f, file, "run_id", id, sizeof(id)));
+  H5Fclose(f);
+  *ours = !strcmp(id, run_id) ? PETSC_TRUE : PETSC_FALSE;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* A restart may name a -checkpoint_file whose rotated copies belong to another run (or are no
+   checkpoints at all): those are moved aside to numbered backups instead of being rotated over. */
+static PetscErrorCode ClaimChain(const QrbmConfig *c)
+{
+  char      name[PETSC_MAX_PATH_LEN + 16];
+  PetscBool ours;
+  PetscFunctionBeginUser;
+  for (PetscInt i = 0; i < c->checkpoint_keep; i++) {
+    if (i == 0) PetscCall(PetscSNPrintf(name, sizeof(name), "%s", c->checkpoint_file));
+    else PetscCall(PetscSNPrintf(name, sizeof(name), "%s.%" PetscInt_FMT, c->checkpoint_file, i));
+    if (access(name, F_OK) != 0) continue;
+    PetscCall(OfThisRun(name, c->run_id, &ours));
+    if (!ours) PetscCall(QrbmPathsBackup(name));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* Rank 0, after every rank wrote FILE.tmp: on stable storage first, then rotated into place. */
 static PetscErrorCode Commit(const QrbmConfig *c, const char *tmp)
 {
   PetscFunctionBeginUser;
+  PetscCall(ClaimChain(c));
   PetscCall(QrbmPathsSync(tmp));
   PetscCheck(Rotate(c->checkpoint_file, tmp, c->checkpoint_keep), PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "-checkpoint_file %s: rotating the checkpoints failed: %s", c->checkpoint_file, strerror(errno));
   PetscCall(QrbmPathsSync(c->checkpoint_file));
@@ -468,17 +521,29 @@ static PetscErrorCode ImportWisdom(const QrbmConfig *c, const QrbmGrid *g, Petsc
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+static PetscErrorCode ReadU64(hid_t loc, const char *file, const char *name, uint64_t *v)
+{
+  hid_t a;
+  PetscFunctionBeginUser;
+  PetscCheck(H5Aexists(loc, name) > 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "-restart %s: root attribute %s missing: corrupt checkpoint", file, name);
+  QrbmCallH5Id(a, H5Aopen(loc, name, H5P_DEFAULT));
+  QrbmCallH5(H5Aread(a, H5T_NATIVE_UINT64, v));
+  QrbmCallH5(H5Aclose(a));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* The counts of the root attributes: against their checksum and their bounds. */
 static PetscErrorCode CheckHeader(const char *file, hid_t f)
 {
   const char *keys[8] = {"checkpoint_format", "mpi_ranks", "groups", "group_size", "threads", "nsteps", "ntimes", "rows_written"};
   long long   v[8];
-  uint64_t    want;
+  uint64_t    want, output_sum;
   PetscBool   present;
   PetscFunctionBeginUser;
   for (int i = 0; i < 8; i++) PetscCall(ReadAttrLL(f, file, keys[i], &v[i]));
+  PetscCall(ReadU64(f, file, "output_checksum", &output_sum));
   PetscCall(QrbmChecksumRead(f, &want, &present));
-  PetscCheck(present && want == QrbmChecksumBlock(0, sizeof(long long), 8, v), PETSC_COMM_WORLD, PETSC_ERR_FILE_UNEXPECTED, "-restart %s: the root attributes (%s, ...) do not match their checksum: corrupt checkpoint", file, keys[0]);
+  PetscCheck(present && want == HeaderSum(v, output_sum), PETSC_COMM_WORLD, PETSC_ERR_FILE_UNEXPECTED, "-restart %s: the root attributes (%s, ...) do not match their checksum: corrupt checkpoint", file, keys[0]);
   PetscCheck(v[5] >= 1 && v[5] <= PETSC_MAX_INT && v[6] >= 2 && v[6] <= v[5] + 1 && v[7] >= 0 && v[7] <= v[6], PETSC_COMM_WORLD, PETSC_ERR_FILE_UNEXPECTED, "-restart %s: nsteps %lld, ntimes %lld, rows_written %lld are out of bounds: corrupt checkpoint", file,
              v[5], v[6], v[7]);
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -561,7 +626,7 @@ static PetscErrorCode CheckFile(const QrbmConfig *c, const QrbmGrid *g, MPI_Comm
   PetscCall(OpenCheckpoint(c->restart, &f));
   PetscCall(ReadAttrLL(f, c->restart, "checkpoint_format", &fmt));
   PetscCheck(fmt == QRBM_CHECKPOINT_FORMAT, PETSC_COMM_WORLD, PETSC_ERR_FILE_UNEXPECTED, "-restart %s: checkpoint format %lld, this qrbm reads format %d only (%s): continue that run with the qrbm version that wrote it", c->restart, fmt,
-             QRBM_CHECKPOINT_FORMAT, fmt < QRBM_CHECKPOINT_FORMAT ? "an older format without run identity and checksums" : "a newer format");
+             QRBM_CHECKPOINT_FORMAT, fmt < QRBM_CHECKPOINT_FORMAT ? "an older format: 1 has no run identity and checksums, 2 no checksum of the output's rows" : "a newer format");
   PetscCall(CheckHeader(c->restart, f));
   PetscCall(VerifyDataset(c, g, world, f, "/items_k", PETSC_TRUE, H5T_NATIVE_LLONG, H5T_INTEGER, 1, 0));
   QrbmCallH5Id(d, H5Dopen2(f, "/items_k", H5P_DEFAULT));
@@ -646,6 +711,7 @@ static PetscErrorCode Read(const QrbmConfig *c, const QrbmGrid *g, PetscMPIInt w
   PetscCall(PetscFree(ts));
   st->ntimes       = (PetscInt)ntimes;
   st->rows_written = (PetscInt)rows_written;
+  PetscCall(ReadU64(f, c->restart, "output_checksum", &st->output_sum));
   PetscCall(ImportWisdom(c, g, wsize, f, &st->wisdom_restored));
   QrbmCallH5(H5Fclose(f));
   PetscFunctionReturn(PETSC_SUCCESS);

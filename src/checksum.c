@@ -32,6 +32,13 @@ uint64_t QrbmChecksumBlock(uint64_t start, size_t elem_size, size_t n, const voi
   return sum;
 }
 
+uint64_t QrbmChecksumName(const char *name)
+{
+  uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a 64 */
+  for (; *name; name++) h = (h ^ (unsigned char)*name) * 0x100000001b3ULL;
+  return h;
+}
+
 PetscErrorCode QrbmChecksumReduce(MPI_Comm comm, uint64_t local, uint64_t *global)
 {
   PetscFunctionBeginUser;

@@ -163,6 +163,7 @@ static void CheckpointView(QrbmRun *r, QrbmCheckpointState *st)
   st->acc_n = r->acc_n; st->acc_mean = r->acc_mean; st->acc_m2 = r->acc_m2;
   st->nbatch = r->nbatch; st->bcount = r->bcount; st->bsum = r->bsum;
   st->round = r->round; st->step = r->cur_step;
+  st->output_sum = r->out.sum;
 }
 
 /* The checkpoint's view of an item run by group c: in the round being run (cur), at the current
@@ -259,6 +260,7 @@ static PetscErrorCode ResumeItems(QrbmRun *r)
   st.done = NULL;
   PetscCall(MergeOutputTimes(r, st.tsteps, st.ntimes, r->nitems && r->items[0].resumed ? r->items[0].step : c->nsteps));
   r->rows_written    = st.rows_written;
+  r->output_sum      = st.output_sum;
   r->ntimes_saved    = st.ntimes;
   r->wisdom_restored = st.wisdom_restored;
   PetscCall(QrbmCheckpointStateFree(&st));
@@ -758,7 +760,7 @@ PetscErrorCode QrbmRunExecute(QrbmRun *r, PetscBool *stopped)
     if (r->psi0) PetscCall(PetscArraycpy(r->psi0, r->state.psi, r->grid.xlay.count));
     PetscCall(PetscLogStagePop());
   }
-  if (c->restart[0]) PetscCall(QrbmOutputOpen(r->ec.world, &r->grid, c, &r->rec, (hsize_t)r->ntimes, (hsize_t)Intervals(c), (hsize_t)r->rows_written, &r->out));
+  if (c->restart[0]) PetscCall(QrbmOutputOpen(r->ec.world, &r->grid, c, &r->rec, (hsize_t)r->ntimes, (hsize_t)Intervals(c), (hsize_t)r->rows_written, r->done, r->output_sum, &r->out));
   else PetscCall(QrbmOutputCreate(r->ec.world, &r->grid, c, &r->rec, r->obs.pgrid, (hsize_t)r->ntimes, (hsize_t)Intervals(c), &r->out));
   PetscCall(PetscMalloc2(len, &mean, len, &stderr));
   PetscCall(PetscLogStagePush(QRBM_STAGE_TIMELOOP));

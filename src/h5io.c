@@ -52,7 +52,7 @@ static void *Watch(void *arg)
     sleep(1);
     if (!watching || Now() - watch_t0 < limit || !LikelyErrno()) continue;
     if (arg) _exit(1); /* rank 0 reports; another rank only ends when rank 0 is not stuck here */
-    QrbmPathsRelease();
+    QrbmPathsAbandon();
     char msg[sizeof(ctx_file) + 512];
     const int n = snprintf(msg, sizeof(msg), "qrbm: ERROR: %s %s%s%s: a collective HDF5 call did not return within %g s and the file system is full: %s (parallel HDF5 leaves the ranks out of step): ending the job\n", ctx_op, ctx_file,
                            ctx_object[0] ? ", object " : "", ctx_object, limit, strerror(ENOSPC));

@@ -40,7 +40,7 @@ int main(int argc, char **argv)
   if (ierr) {
     if (QrbmCheckpointWritten()) QrbmOutputSetCheckpointed(&run->out);
     (void)QrbmOutputClose(&run->out, QRBM_OUTPUT_FAILED); /* removes only an output this run created */
-    QrbmPathsRelease();
+    QrbmPathsAbandon(); /* locks; old files moved aside go back when the run leaves nothing */
     QrbmAgreeExit(); /* exit 1 without MPI_Finalize: HDF5 would retry a failed close inside it */
   }
   if (!help_only) (void)QrbmRunDestroy(run);

@@ -1,6 +1,7 @@
 /* HDF5 output: root attributes record every option, time series grow along an unlimited axis. */
 #include <qrbm/output.h>
 #include <qrbm/agree.h>
+#include <qrbm/checksum.h>
 #include <qrbm/events.h>
 #include <qrbm/h5io.h>
 #include <qrbm/identity.h>
@@ -247,7 +248,74 @@ static PetscErrorCode CheckIdentity(hid_t f, const char *file, const QrbmConfig 
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode Validate(const QrbmOutput *out, const QrbmConfig *cfg, const QrbmRecord *rec, hsize_t keep)
+/* Adds the checksum of rows [row0, row0 + nrows) of dataset `name` (per = 2: complex elements,
+   summed as their two doubles, like the writer's buffers). Element positions as in the writers. */
+static PetscErrorCode SumRows(hid_t f, const char *name, hid_t mtype, size_t unit, int per, hsize_t row0, hsize_t nrows, uint64_t *sum)
+{
+  hsize_t dims[QRBM_H5_MAX_RANK] = {0}, start[QRBM_H5_MAX_RANK] = {0}, rowlen = 1, n;
+  hid_t   d, fs, ms;
+  int     nd;
+  void   *buf;
+  PetscFunctionBeginUser;
+  if (nrows == 0) PetscFunctionReturn(PETSC_SUCCESS);
+  QrbmCallH5Id(d, H5Dopen2(f, name, H5P_DEFAULT));
+  QrbmCallH5Id(fs, H5Dget_space(d));
+  QrbmCallH5(nd = H5Sget_simple_extent_dims(fs, dims, NULL));
+  for (int i = 1; i < nd; i++) rowlen *= dims[i];
+  n       = nrows * rowlen;
+  dims[0]  = nrows; /* now the count of the selection */
+  start[0] = row0;
+  QrbmCallH5(H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, dims, NULL));
+  QrbmCallH5Id(ms, H5Screate_simple(1, &n, NULL));
+  PetscCall(PetscMalloc(n * (size_t)per * unit + 1, &buf));
+  QrbmCallH5(H5Dread(d, mtype, ms, fs, H5P_DEFAULT, buf));
+  *sum += QrbmChecksumBlock(QrbmChecksumName(name) + row0 * rowlen * (hsize_t)per, unit, n * (size_t)per, buf);
+  PetscCall(PetscFree(buf));
+  QrbmCallH5(H5Sclose(ms));
+  QrbmCallH5(H5Sclose(fs));
+  QrbmCallH5(H5Dclose(d));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The checksum of what a restart keeps of the output: the first `keep` rows of every time series
+   and the /realizations rows and /pairings of the finished realisations. */
+static PetscErrorCode SumKept(hid_t f, const QrbmConfig *cfg, const QrbmRecord *rec, hsize_t keep, hsize_t nrdm, const char *done, uint64_t *sum)
+{
+  char  name[PETSC_MAX_PATH_LEN];
+  hid_t ctype;
+  PetscFunctionBeginUser;
+  *sum = 0;
+  PetscCall(QrbmH5ComplexType(&ctype));
+  for (int i = 0; i < rec->nfields; i++) {
+    const QrbmField *fl = &rec->f[i];
+    for (int e = 0; e < (fl->stats ? 2 : 1); e++) {
+      PetscCall(PetscSNPrintf(name, sizeof(name), "%s%s", fl->name, e ? "_stderr" : ""));
+      PetscCall(SumRows(f, name, fl->cplx ? ctype : H5T_NATIVE_DOUBLE, sizeof(double), fl->cplx ? 2 : 1, 0, fl->rdm ? nrdm : keep, sum));
+    }
+  }
+  QrbmCallH5(H5Tclose(ctype));
+  for (PetscInt r = 0; r < cfg->realizations; r++) {
+    if (!done[r]) continue; /* unfinished realisations are rewritten */
+    for (int i = 0; cfg->save_realizations && i < rec->nfields && !rec->f[i].rdm; i++) {
+      PetscCall(PetscSNPrintf(name, sizeof(name), "/realizations/%s", strrchr(rec->f[i].name, '/') + 1));
+      PetscCall(SumRows(f, name, H5T_NATIVE_DOUBLE, sizeof(double), 1, (hsize_t)r, 1, sum));
+    }
+    if (cfg->record_pairings) {
+      hsize_t dims[2];
+      hid_t   d, s;
+      PetscCall(PetscSNPrintf(name, sizeof(name), "/pairings/%" PetscInt_FMT, r));
+      QrbmCallH5Id(d, H5Dopen2(f, name, H5P_DEFAULT));
+      QrbmCallH5Id(s, H5Dget_space(d));
+      QrbmCallH5(H5Sget_simple_extent_dims(s, dims, NULL));
+      QrbmCallH5(H5Sclose(s));
+      QrbmCallH5(H5Dclose(d));
+      PetscCall(SumRows(f, name, H5T_NATIVE_INT, sizeof(int), 1, 0, dims[0], sum));
+    }
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode Validate(const QrbmOutput *out, const QrbmConfig *cfg, const QrbmRecord *rec, hsize_t keep, const char *done, uint64_t want)
 {
   const char   *src = access(out->part, F_OK) == 0 ? out->part : out->path;
   const hsize_t nrdm = rec->rdm_interval > 0 ? (keep + (hsize_t)rec->rdm_interval - 1) / (hsize_t)rec->rdm_interval : 0;
@@ -275,12 +343,16 @@ static PetscErrorCode Validate(const QrbmOutput *out, const QrbmConfig *cfg, con
     PetscCall(PetscSNPrintf(name, sizeof(name), "/pairings/%" PetscInt_FMT, r));
     ierr = CheckSeries(f, src, name, 0);
   }
+  uint64_t got = 0;
+  if (!ierr) ierr = SumKept(f, cfg, rec, keep, nrdm, done, &got);
   H5Fclose(f);
   PetscCall(ierr);
+  PetscCheck(got == want, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+             "-restart %s: the output %s does not match the checksum its checkpoint recorded (of the first %llu rows of every time series and the /realizations rows and /pairings of finished realisations): it was changed after the checkpoint was written", cfg->restart, src, (unsigned long long)keep);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode OpenFile(MPI_Comm comm, const QrbmGrid *g, const QrbmConfig *cfg, const QrbmRecord *rec, hsize_t ntotal, hsize_t nintervals, hsize_t keep, QrbmOutput *out)
+static PetscErrorCode OpenFile(MPI_Comm comm, const QrbmGrid *g, const QrbmConfig *cfg, const QrbmRecord *rec, hsize_t ntotal, hsize_t nintervals, hsize_t keep, const char *done, uint64_t sum, QrbmOutput *out)
 {
   hid_t fapl;
   char  name[PETSC_MAX_PATH_LEN];
@@ -291,11 +363,12 @@ static PetscErrorCode OpenFile(MPI_Comm comm, const QrbmGrid *g, const QrbmConfi
   out->comm = comm; out->rec = rec; out->ntotal = ntotal; out->nintervals = nintervals; out->ntimes = keep;
   out->checkpointed = PETSC_TRUE; /* a restart: never removed on failure */
   PetscCallMPI(MPI_Comm_rank(comm, &out->rank));
+  out->sum = out->rank == 0 ? sum : 0; /* the running checksum continues from the kept rows */
   PetscCall(PetscStrncpy(out->path, cfg->output, sizeof(out->path)));
   PetscCall(PetscSNPrintf(out->part, sizeof(out->part), "%s.part", cfg->output));
   QrbmCallH5(H5Eset_auto2(H5E_DEFAULT, NULL, NULL));
   /* validate before modifying: nothing is renamed or written unless the output fits */
-  QrbmCollective("validating the output for the restart", out->rank == 0 ? Validate(out, cfg, rec, keep) : PETSC_SUCCESS);
+  QrbmCollective("validating the output for the restart", out->rank == 0 ? Validate(out, cfg, rec, keep, done, sum) : PETSC_SUCCESS);
   if (out->rank == 0 && access(out->part, F_OK) != 0) ok = rename(out->path, out->part) == 0;
   PetscCallMPI(MPI_Bcast(&ok, 1, MPI_INT, 0, comm));
   PetscCheck(ok, comm, PETSC_ERR_FILE_OPEN, "-restart: renaming the output %s to %s failed", out->path, out->part);
@@ -328,10 +401,10 @@ static PetscErrorCode OpenFile(MPI_Comm comm, const QrbmGrid *g, const QrbmConfi
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode QrbmOutputOpen(MPI_Comm comm, const QrbmGrid *g, const QrbmConfig *cfg, const QrbmRecord *rec, hsize_t ntotal, hsize_t nintervals, hsize_t keep, QrbmOutput *out)
+PetscErrorCode QrbmOutputOpen(MPI_Comm comm, const QrbmGrid *g, const QrbmConfig *cfg, const QrbmRecord *rec, hsize_t ntotal, hsize_t nintervals, hsize_t keep, const char *done, uint64_t sum, QrbmOutput *out)
 {
   PetscFunctionBeginUser;
-  QrbmCollective("reopening the output", OpenFile(comm, g, cfg, rec, ntotal, nintervals, keep, out));
+  QrbmCollective("reopening the output", OpenFile(comm, g, cfg, rec, ntotal, nintervals, keep, done, sum, out));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -414,6 +487,7 @@ static PetscErrorCode AppendField(QrbmOutput *out, const char *name, const QrbmF
     QrbmCallH5(H5Sselect_none(fs));
     QrbmCallH5(H5Sselect_none(ms));
   }
+  if (out->rank == 0) out->sum += QrbmChecksumBlock(QrbmChecksumName(name) + start[0] * (hsize_t)f->len, sizeof(double), n * (size_t)f->len, buf);
   if (f->cplx) PetscCall(QrbmH5ComplexType(&type));
   QrbmH5Context(NULL, name, "appending to");
   QrbmCallH5Collective("appending to the output", H5Dwrite(d, type, ms, fs, out->dxpl, buf));
@@ -448,9 +522,13 @@ PetscErrorCode QrbmOutputAppend(QrbmOutput *out, PetscInt nrows, const double *m
 /* Independent writes by the root of the group that ran realisation r. */
 PetscErrorCode QrbmOutputWriteRealization(QrbmOutput *out, PetscInt r, const double *rows)
 {
+  char name[PETSC_MAX_PATH_LEN];
   PetscFunctionBeginUser;
   for (int i = 0; i < out->rec->nfields && out->real[i] >= 0; i++) {
     const QrbmField *f = &out->rec->f[i];
+    PetscCall(PetscSNPrintf(name, sizeof(name), "/realizations/%s", strrchr(f->name, '/') + 1));
+    for (hsize_t t = 0; t < out->ntotal; t++) /* element (r, t, j) of the dataset */
+      out->sum += QrbmChecksumBlock(QrbmChecksumName(name) + ((hsize_t)r * out->ntotal + t) * (hsize_t)f->len, sizeof(double), (size_t)f->len, rows + t * out->rec->len + f->offset);
     hsize_t start[5] = {(hsize_t)r}, count[5] = {1, out->ntotal}, mdims[2] = {out->ntotal, (hsize_t)out->rec->len};
     hsize_t mstart[2] = {0, (hsize_t)f->offset}, mcount[2] = {out->ntotal, (hsize_t)f->len};
     hid_t   fs, ms;
@@ -468,8 +546,17 @@ PetscErrorCode QrbmOutputWriteRealization(QrbmOutput *out, PetscInt r, const dou
 
 PetscErrorCode QrbmOutputWritePairings(QrbmOutput *out, PetscInt r, const int *perms)
 {
+  char    name[64];
+  hsize_t dims[2];
+  hid_t   s;
   PetscFunctionBeginUser;
-  if (r < out->npairings) QrbmCallH5(H5Dwrite(out->pairings[r], H5T_NATIVE_INT, H5S_ALL, H5S_ALL, H5P_DEFAULT, perms));
+  if (r >= out->npairings) PetscFunctionReturn(PETSC_SUCCESS);
+  QrbmCallH5Id(s, H5Dget_space(out->pairings[r])); /* its intervals: those of the run that created the file */
+  QrbmCallH5(H5Sget_simple_extent_dims(s, dims, NULL));
+  QrbmCallH5(H5Sclose(s));
+  PetscCall(PetscSNPrintf(name, sizeof(name), "/pairings/%" PetscInt_FMT, r));
+  out->sum += QrbmChecksumBlock(QrbmChecksumName(name), sizeof(int), dims[0] * dims[1], perms);
+  QrbmCallH5(H5Dwrite(out->pairings[r], H5T_NATIVE_INT, H5S_ALL, H5S_ALL, H5P_DEFAULT, perms));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

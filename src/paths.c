@@ -262,8 +262,24 @@ static PetscErrorCode Lock(const char *opt, const char *path, const char *resolv
 }
 
 static char owned[NAME_LEN];
+static int  committed; /* the run keeps its files (a checkpoint exists, or it closed its output) */
 
-void QrbmPathsOwn(const char *path) { Fmt(owned, sizeof(owned), "%s", path ? path : ""); }
+void QrbmPathsOwn(const char *path)
+{
+  Fmt(owned, sizeof(owned), "%s", path ? path : "");
+  committed = path ? 0 : 1;
+}
+
+/* Files moved aside by this run: put back if it fails before it has anything to keep. */
+static char moved[2 * QRBM_MAX_BACKUPS + 8][2][NAME_LEN];
+static int  nmoved;
+
+static void RestoreMoved(void)
+{
+  for (int i = nmoved - 1; i >= 0; i--)
+    if (access(moved[i][0], F_OK) != 0 && rename(moved[i][1], moved[i][0]) == 0) fprintf(stderr, "qrbm: the run failed: moved %s back to %s\n", moved[i][1], moved[i][0]);
+  nmoved = 0;
+}
 
 static LockInfo holder; /* rank 0's identity, as written into the locks; known on every rank */
 
@@ -275,6 +291,14 @@ void QrbmPathsRelease(void)
   for (int i = 0; i < nlocks; i++) /* only if it is still ours (it may have been taken over) */
     if (ReadLock(locks[i], &li) && li.pid == holder.pid && !strcmp(li.host, holder.host)) unlink(locks[i]);
   nlocks = 0;
+}
+
+void QrbmPathsAbandon(void)
+{
+  if (owned[0]) unlink(owned); /* first, so that the names moved aside are free again */
+  owned[0] = 0;
+  if (!committed) RestoreMoved();
+  QrbmPathsRelease();
 }
 
 /* ---------- start-up ---------- */
@@ -349,11 +373,11 @@ PetscErrorCode QrbmPathsSetUp(MPI_Comm comm, const QrbmConfig *cfg)
   PetscMPIInt rank;
   PetscFunctionBeginUser;
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
-  QrbmAgreeOnAbort(QrbmPathsRelease);
+  QrbmAgreeOnAbort(QrbmPathsAbandon);
+  if (rank == 0) Me(&holder); /* before locking: a failure between the two locks releases the first */
   QrbmCollective("checking the file names", rank == 0 ? CheckAll(cfg) : PETSC_SUCCESS);
   QrbmCollective("locking the output and checkpoint", rank == 0 ? LockAll(cfg) : PETSC_SUCCESS);
   /* every rank can clean up rank 0's files when it has to end the job alone */
-  if (rank == 0) Me(&holder);
   PetscCallMPI(MPI_Bcast(&holder, (int)sizeof(holder), MPI_BYTE, 0, comm));
   PetscCallMPI(MPI_Bcast(&nlocks, 1, MPI_INT, 0, comm));
   PetscCallMPI(MPI_Bcast(locks, (int)sizeof(locks), MPI_CHAR, 0, comm));
@@ -362,7 +386,7 @@ PetscErrorCode QrbmPathsSetUp(MPI_Comm comm, const QrbmConfig *cfg)
 
 /* ---------- backups ---------- */
 
-static PetscErrorCode MoveAside(const char *path)
+PetscErrorCode QrbmPathsBackup(const char *path)
 {
   char bak[NAME_LEN];
   int  k;
@@ -375,6 +399,10 @@ static PetscErrorCode MoveAside(const char *path)
   PetscCheck(k <= QRBM_MAX_BACKUPS, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "%s exists and so do its %d backups %s.~1~ .. %s.~%d~: remove or move old backups (qrbm never deletes them)", path, QRBM_MAX_BACKUPS, path, path,
              QRBM_MAX_BACKUPS);
   PetscCheck(rename(path, bak) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot move the existing %s aside to %s: %s", path, bak, strerror(errno));
+  if (nmoved < (int)(sizeof(moved) / sizeof(moved[0]))) {
+    Fmt(moved[nmoved][0], NAME_LEN, "%s", path);
+    Fmt(moved[nmoved++][1], NAME_LEN, "%s", bak);
+  }
   PetscCall(PetscPrintf(PETSC_COMM_SELF, "qrbm: %s existed: moved it aside to %s\n", path, bak));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -386,13 +414,13 @@ static PetscErrorCode MoveAsideAll(const QrbmConfig *c)
   PetscFunctionBeginUser;
   for (int i = 0; i < 3; i++) {
     Fmt(name, sizeof(name), "%s%s", c->output, suffixes[i]);
-    PetscCall(MoveAside(name));
+    PetscCall(QrbmPathsBackup(name));
   }
-  if (!c->checkpoint_given) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCall(MoveAside(c->checkpoint_file));
+  /* also OUTPUT.ckpt without -checkpoint_file: a stop would rotate another run's checkpoint */
+  PetscCall(QrbmPathsBackup(c->checkpoint_file));
   for (PetscInt i = 1; i < c->checkpoint_keep; i++) {
     Fmt(name, sizeof(name), "%s.%d", c->checkpoint_file, (int)i);
-    PetscCall(MoveAside(name));
+    PetscCall(QrbmPathsBackup(name));
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -403,6 +431,9 @@ PetscErrorCode QrbmPathsMoveAside(MPI_Comm comm, const QrbmConfig *cfg)
   PetscFunctionBeginUser;
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
   QrbmCollective("moving old files aside", rank == 0 ? MoveAsideAll(cfg) : PETSC_SUCCESS);
+  /* any rank may have to end the job alone and then puts them back (QrbmPathsAbandon) */
+  PetscCallMPI(MPI_Bcast(&nmoved, 1, MPI_INT, 0, comm));
+  if (nmoved) PetscCallMPI(MPI_Bcast(moved, nmoved * 2 * NAME_LEN, MPI_CHAR, 0, comm));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -259,7 +259,7 @@ CHECKPOINT_BAD = [
     ("changed-particles", "exact", {"particles": 2, "init_q": [-1, 1], "init_p": [0, 0]}, None, False,
      ["-particles: checkpoint 3, now 2"]),
     ("changed-dt", "exact", {"dt": 0.025}, None, False, ["-dt: checkpoint 0.050000000000000003, now 0.025000000000000001"]),
-    ("wrong-format", "exact", {}, _format, False, ["checkpoint format 1, this qrbm reads format 2 only (an older format without run identity and checksums)"]),
+    ("wrong-format", "exact", {}, _format, False, ["checkpoint format 1, this qrbm reads format 3 only (an older format: 1 has no run identity and checksums"]),
     ("missing-dataset", "exact", {}, _no_psi, False, ["dataset /items_psi missing: incomplete or corrupt checkpoint"]),
     ("output-missing", "exact", {}, None, True,
      ["of the checkpointed run not found: restart needs the same -output"]),

@@ -349,7 +349,7 @@ def test_kill9_during_checkpoint_write(tmp_path, uninterrupted):
     assert proc.returncode == -signal.SIGKILL
     # the previous checkpoint is intact: a complete HDF5 file at step 2
     with h5py.File(ck, "r") as f:
-        assert f.attrs["checkpoint_format"] == 2
+        assert f.attrs["checkpoint_format"] == 3
         items = f["items_k"][()].reshape(-1, 3)
         assert f["items_psi"].shape[0] == 1 and "slots_mean" in f
     assert items[:, :2].tolist() == [[0, 2]], f"previous checkpoint holds items {items.tolist()}"

@@ -486,7 +486,7 @@ def test_provenance_attributes(tmp_path):
             assert a["hdf5_version"].startswith("1.") and a["fftw_version"].startswith("fftw-") and "Petsc" in a["petsc_version"]
             assert "Open MPI" in a["mpi_version"] and "-output out.h5" in a["command_line"]
     with h5py.File(tmp_path / "out.h5", "r") as o, h5py.File(tmp_path / "ck.h5", "r") as c:
-        assert o.attrs["run_id"] == c.attrs["run_id"] and o.attrs["format_version"] == 2 and c.attrs["checkpoint_format"] == 2
+        assert o.attrs["run_id"] == c.attrs["run_id"] and o.attrs["format_version"] == 2 and c.attrs["checkpoint_format"] == 3
 
 
 # ---------------------------------------------------------------- qrbm-compare
@@ -518,3 +518,112 @@ def test_compare_refuses_inputs_as_outputs_and_mismatched_runs(tmp_path):
         assert set(snapshot(tmp_path)) == set(before)
     res = compare(["ref.h5", "rb.h5", "-output", "e.h5"], tmp_path)
     assert res.returncode == 0, res.text
+
+
+# ---------------------------------------------------------------- files of other runs are never rotated over
+
+def test_fresh_run_moves_old_default_checkpoint_aside(tmp_path):
+    """A stop without -checkpoint_file writes OUTPUT.ckpt: an old OUTPUT.ckpt (another run's) is
+    moved aside to a numbered backup at start-up, never rotated to OUTPUT.ckpt.1."""
+    old = tmp_path / "out.h5.ckpt"
+    old.write_bytes(b"the checkpoint of another run")
+    res = run(["-output", "out.h5", "-max_walltime", "1"], 2, cwd=tmp_path)
+    assert res.returncode == 75, res.text
+    assert "out.h5.ckpt existed: moved it aside to out.h5.ckpt.~1~" in res.text, res.text
+    assert (tmp_path / "out.h5.ckpt.~1~").read_bytes() == b"the checkpoint of another run"
+    assert not (tmp_path / "out.h5.ckpt.1").exists()
+    with h5py.File(old, "r") as f:
+        assert len(f.attrs["run_id"]) == 32
+
+
+def test_restart_moves_foreign_rotated_checkpoint_aside(tmp_path):
+    """A restart rotates only checkpoints of its own run: a CHECKPOINT.1 of another run (or no
+    checkpoint at all) is moved aside to a numbered backup, byte-identical."""
+    ck = ["-output", "out.h5", "-output_interval", "1", "-checkpoint_file", "ck.h5", "-checkpoint_keep", "2"]
+    res = run(ck + ["-checkpoint_interval", "2", "-checkpoint_keep", "1"], 2, cwd=tmp_path, env={"QRBM_TEST_FAULT": "checking the norm and energy@1+#5"})
+    assert_failed(res, "injected failure")
+    foreign = tmp_path / "ck.h5.1"
+    foreign.write_bytes(b"not this run's")
+    res = run(ck + ["-restart", "ck.h5", "-checkpoint_interval", "1"], 2, cwd=tmp_path)
+    assert res.returncode == 0, res.text
+    assert "ck.h5.1 existed: moved it aside to " in res.text, res.text
+    assert (tmp_path / "ck.h5.1.~1~").read_bytes() == b"not this run's"
+    assert status(tmp_path / "out.h5") == "complete"
+
+
+# ---------------------------------------------------------------- the output's kept rows are checksummed
+
+ENSEMBLE = ["-method", "rbm", "-realizations", "4", "-save_realizations", "-record_pairings", "-output_interval", "2",
+            "-checkpoint_file", "ck.h5", "-checkpoint_interval", "2", "-checkpoint_keep", "1"]
+
+
+def change(name, index):
+    def corrupt(path):
+        with h5py.File(path, "r+") as f:
+            v = f[name][()]
+            v.reshape(-1)[index] = v.reshape(-1)[index] + 1
+            f[name][...] = v
+    return corrupt
+
+
+# (run options, fault that stops it after checkpoints, change to OUTPUT.part, refused?)
+OUTPUT_CHANGES = {
+    "series_row": (CK, "checking the norm and energy@1+#5", change("observables/x2", 1), True),
+    "stderr_row": (CK, "checking the norm and energy@1+#5", change("observables/energy_stderr", 0), True),
+    "density_row": (CK, "checking the norm and energy@1+#5", change("density/rho", 3), True),
+    "finished_realization": (ENSEMBLE, "finishing a realisation@1+#2", change("realizations/x2", 2), True),
+    "finished_pairing": (ENSEMBLE, "finishing a realisation@1+#2", change("pairings/1", 0), True),
+    "unfinished_realization": (ENSEMBLE, "finishing a realisation@1+#2", change("realizations/x2", 3 * 4 + 1), False),
+}
+
+
+@pytest.mark.parametrize("case", list(OUTPUT_CHANGES))
+def test_changed_output_refused_by_checksum(tmp_path, case):
+    """Class 5 for the output: a restart keeps the first rows of every time series and the rows of
+    finished realisations; they are covered by a checksum recorded in the checkpoint (layout
+    independent: verified at 3 ranks after a run at 2). Rows a restart rewrites are not."""
+    opts, fault, corrupt, refused = OUTPUT_CHANGES[case]
+    res = run(["-output", "out.h5"] + opts, 2, cwd=tmp_path, env={"QRBM_TEST_FAULT": fault})
+    assert_failed(res, "injected failure")
+    corrupt(tmp_path / "out.h5.part")
+    before = snapshot(tmp_path)
+    res = run(["-output", "out.h5", "-restart", "ck.h5"] + opts, 3, cwd=tmp_path)
+    if not refused:
+        assert res.returncode == 0, res.text
+        assert status(tmp_path / "out.h5") == "complete"
+        return
+    assert_failed(res, "-restart ck.h5: the output out.h5.part does not match the checksum its checkpoint recorded")
+    assert_unchanged(before)
+
+
+# ---------------------------------------------------------------- a failure in every phase of set-up
+
+SETUP_FRESH = ["checking the file names", "locking the output and checkpoint", "moving old files aside", "creating the output", "creating the per-realisation datasets"]
+SETUP_RESTART = ["checking the checkpoint's physics", "verifying the checkpoint", "reading the checkpoint", "loading the checkpointed states", "validating the output for the restart", "reopening the output"]
+
+
+@pytest.mark.parametrize("phase", SETUP_FRESH)
+def test_setup_fault_fresh_leaves_old_files(tmp_path, phase):
+    """A fresh run failing in any phase of set-up (on the middle of 3 ranks, which skips the
+    phase) leaves every old file where and as it was (files moved aside are moved back), creates
+    nothing and releases its locks."""
+    (tmp_path / "out.h5").write_bytes(b"an old output")
+    (tmp_path / "ck.h5").write_bytes(b"an old checkpoint")
+    before = snapshot(tmp_path)
+    res = run(["-output", "out.h5", "-checkpoint_file", "ck.h5", "-checkpoint_interval", "2"], 3, cwd=tmp_path, env={"QRBM_TEST_FAULT": f"{phase}@1"})
+    assert_failed(res, f'injected failure of "{phase}')
+    assert_unchanged(before)
+    assert set(snapshot(tmp_path)) == set(before), "a failed set-up leaves no file behind"
+
+
+@pytest.mark.parametrize("phase", SETUP_RESTART)
+def test_setup_fault_restart_leaves_files(tmp_path, phase):
+    """A restart failing in any phase of its set-up leaves checkpoint and output byte-identical."""
+    opts = ["-output", "out.h5"] + CK + ["-checkpoint_keep", "1"]
+    res = run(opts, 2, cwd=tmp_path, env={"QRBM_TEST_FAULT": "checking the norm and energy@1+#5"})
+    assert_failed(res, "injected failure")
+    before = snapshot(tmp_path)
+    res = run(opts + ["-restart", "ck.h5"], 3, cwd=tmp_path, env={"QRBM_TEST_FAULT": f"{phase}@1"})
+    assert_failed(res, f'injected failure of "{phase}')
+    assert_unchanged(before)
+    assert set(snapshot(tmp_path)) == set(before), "a failed restart leaves no file behind"

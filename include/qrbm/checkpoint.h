@@ -5,7 +5,7 @@
 #include <qrbm/grid.h>
 #include <qrbm/util.h>
 
-#define QRBM_CHECKPOINT_FORMAT 2 /* 2: run identity, provenance, checksums */
+#define QRBM_CHECKPOINT_FORMAT 3 /* 2: run identity, provenance, checksums; 3: output_checksum */
 
 /* A trajectory in progress: realisation k >= 0, or the exact reference (k = -1). */
 typedef struct {
@@ -38,6 +38,7 @@ typedef struct {
   PetscInt            round, step;               /* position, for the progress line */
   PetscBool           wisdom_restored;           /* read: the saved FFTW wisdom was imported */
   char                run_id[33];                /* read: the identity of the checkpointed run */
+  uint64_t            output_sum;                /* write: this rank's part of QrbmOutput.sum; read: the total */
 } QrbmCheckpointState;
 
 /* Collective over all ranks: written to FILE.tmp, agreed on, then rotated into place (FILE,

@@ -10,6 +10,9 @@
 
 /* Checksum of n elements of elem_size bytes that sit at global element positions start.. */
 uint64_t QrbmChecksumBlock(uint64_t start, size_t elem_size, size_t n, const void *data);
+/* Base position of a dataset: QrbmChecksumBlock(QrbmChecksumName(name) + i, ...) covers element i
+   of dataset `name`, so that data moved from one dataset to another changes the sum. */
+uint64_t QrbmChecksumName(const char *name);
 /* Sum of every rank's part (collective over comm). */
 PetscErrorCode QrbmChecksumReduce(MPI_Comm comm, uint64_t local, uint64_t *global);
 /* Attribute "checksum" (uint64) of a dataset or group. */

@@ -57,6 +57,7 @@ typedef struct {
   QrbmAction       action;
   double           t_start, t_last_ckpt, t_last_check, step_wall_max, ckpt_cost;
   PetscInt         rows_written; /* single-trajectory runs: output rows already in the file */
+  uint64_t         output_sum;   /* restart: the checkpoint's checksum of the output's kept rows */
   PetscInt         cur_step;   /* step of the current round's items */
   PetscBool        cur_pending;
   PetscBool        in_reference; /* the current item is the exact reference of -reference exact */

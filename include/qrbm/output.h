@@ -3,6 +3,7 @@
 #pragma once
 #include <qrbm/observables.h>
 #include <hdf5.h>
+#include <stdint.h>
 
 typedef struct {
   MPI_Comm          comm; /* all ranks of the run */
@@ -16,6 +17,7 @@ typedef struct {
   hid_t             real[QRBM_MAX_FIELDS]; /* /realizations datasets, -1 when not saved */
   hid_t            *pairings;   /* /pairings/<r> datasets */
   PetscInt          npairings;
+  uint64_t          sum; /* this rank's part of the checksum of what a restart keeps (SumKept) */
   PetscBool         created;      /* this process created FILE.part (fresh run) */
   PetscBool         checkpointed; /* a checkpoint of this run exists: keep FILE.part on failure */
   char              path[PETSC_MAX_PATH_LEN], part[PETSC_MAX_PATH_LEN + 8];
@@ -32,8 +34,11 @@ PetscErrorCode QrbmOutputWritePairings(QrbmOutput *out, PetscInt r, const int *p
 void QrbmOutputSetCheckpointed(QrbmOutput *out);
 typedef enum { QRBM_OUTPUT_FAILED, QRBM_OUTPUT_CHECKPOINTED, QRBM_OUTPUT_COMPLETE } QrbmOutputStatus;
 /* Reopens the output of a checkpointed run (OUTPUT.part, or OUTPUT renamed back to it) and cuts
-   every time series to the `keep` rows that the checkpoint accounts for. Collective. */
-PetscErrorCode QrbmOutputOpen(MPI_Comm comm, const QrbmGrid *g, const QrbmConfig *cfg, const QrbmRecord *rec, hsize_t ntotal, hsize_t nintervals, hsize_t keep, QrbmOutput *out);
+   every time series to the `keep` rows that the checkpoint accounts for. First, read-only: the
+   run id, the physics, the shapes, and `sum`, the checkpoint's record of out->sum (the first
+   `keep` rows of every series and the /realizations rows and /pairings of the realisations with
+   done[r]). Collective. */
+PetscErrorCode QrbmOutputOpen(MPI_Comm comm, const QrbmGrid *g, const QrbmConfig *cfg, const QrbmRecord *rec, hsize_t ntotal, hsize_t nintervals, hsize_t keep, const char *done, uint64_t sum, QrbmOutput *out);
 /* Closes the file. COMPLETE and CHECKPOINTED rename OUTPUT.part to OUTPUT and record the status in
    the root attribute "status". FAILED removes OUTPUT.part only when this process created it and
    no checkpoint of the run exists; otherwise it stays, with status "checkpointed" when a

@@ -22,11 +22,18 @@ PetscErrorCode QrbmPathsSetUp(MPI_Comm comm, const QrbmConfig *cfg);
    would overwrite (output, FILE.part, FILE.error.txt, the checkpoints) is renamed to the next free
    FILE.~n~, with one line saying so. */
 PetscErrorCode QrbmPathsMoveAside(MPI_Comm comm, const QrbmConfig *cfg);
+/* Rank 0: renames an existing path to the next free PATH.~n~ with one line saying so (refused
+   when all QRBM_MAX_BACKUPS exist: backups are never deleted). */
+PetscErrorCode QrbmPathsBackup(const char *path);
 /* The file this process created and must remove if it ends abnormally (a fresh run's FILE.part
    before any checkpoint), or NULL. Removed by QrbmPathsRelease. */
 void QrbmPathsOwn(const char *path);
 /* Removes the locks this process holds and the file it owns (rank 0; safe to call more than
    once; also called when a watchdog or a timeout ends the job). */
 void QrbmPathsRelease(void);
+/* After a failure (every rank; acts on rank 0's files): QrbmPathsRelease, and unless the run keeps
+   files (a checkpoint exists) the files QrbmPathsMoveAside moved aside are moved back where their
+   names are free again, so that a failed fresh run leaves every old file where it was. */
+void QrbmPathsAbandon(void);
 /* Flushes a file's data and its directory entry to stable storage (fsync of both). */
 PetscErrorCode QrbmPathsSync(const char *path);
