@@ -627,3 +627,14 @@ def test_setup_fault_restart_leaves_files(tmp_path, phase):
     assert_failed(res, f'injected failure of "{phase}')
     assert_unchanged(before)
     assert set(snapshot(tmp_path)) == set(before), "a failed restart leaves no file behind"
+
+
+def test_refused_checkpoint_lock_releases_output_lock(tmp_path):
+    """The output is locked before the checkpoint: when the checkpoint's lock is refused, the
+    output's lock this run just created is removed again (the other run's lock is untouched)."""
+    (tmp_path / "ck.h5.lock").write_text(lock_text("node-elsewhere", 4242, "777"))
+    before = snapshot(tmp_path)
+    res = run(["-output", "out.h5", "-checkpoint_file", "ck.h5"], 2, cwd=tmp_path)
+    assert_failed(res, "-checkpoint_file ck.h5 is locked by a run on another host")
+    assert_unchanged(before)
+    assert set(snapshot(tmp_path)) == set(before), "no lock of the refused run is left"
