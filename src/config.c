@@ -2,7 +2,6 @@
    options database and -help; then validation with messages that name the option and its valid
    range. */
 #include <qrbm/config.h>
-#include <qrbm/pairpot.h>
 #include <qrbm/scheme.h>
 #include <stddef.h>
 #include <errno.h>
@@ -442,7 +441,7 @@ static PetscErrorCode CheckRanges(MPI_Comm comm, QrbmConfig *c)
   PetscCheck(PetscIsNormalReal(c->strength) || c->strength == 0, comm, PETSC_ERR_ARG_OUTOFRANGE, "-potential_strength: must be finite");
   PetscCheck(c->width > 0 && PetscIsNormalReal(c->width), comm, PETSC_ERR_ARG_OUTOFRANGE, "-potential_width %g: must be finite and > 0", (double)c->width);
   if (QrbmPairPotentials[c->potential].check) {
-    const QrbmPairParams p = {c->dim, c->strength, c->width, c->box};
+    const QrbmPairParams p = QrbmConfigPairParams(c);
     PetscCall(QrbmPairPotentials[c->potential].check(comm, &p));
   }
   PetscCheck(c->trap_omega >= 0 && (PetscIsNormalReal(c->trap_omega) || c->trap_omega == 0), comm, PETSC_ERR_ARG_OUTOFRANGE, "-trap_omega %g: must be finite and >= 0", (double)c->trap_omega);
@@ -488,6 +487,11 @@ PetscErrorCode QrbmConfigSetFromOptions(MPI_Comm comm, QrbmConfig *cfg)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+QrbmPairParams QrbmConfigPairParams(const QrbmConfig *cfg)
+{
+  return (QrbmPairParams){cfg->dim, cfg->strength, cfg->width, cfg->box};
+}
+
 /* Unknown or unused options are errors: a typo must not silently run the defaults. Options that
    PETSc itself reads later (at PetscFinalize) are marked as used first. */
 PetscErrorCode QrbmConfigCheckAllUsed(MPI_Comm comm)
@@ -522,6 +526,6 @@ PetscErrorCode QrbmConfigToolArgs(const char *tool, const char *usage, int argc,
   PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
   PetscCheck(size == 1, PETSC_COMM_WORLD, PETSC_ERR_ARG_WRONG, "%s is serial: run it on one MPI rank, not %d", tool, size);
   while (*nfiles + 1 < argc && argv[*nfiles + 1][0] != '-') (*nfiles)++; /* PETSc skips them: they must come first */
-  PetscCheck(*nfiles >= min && *nfiles <= max, PETSC_COMM_WORLD, PETSC_ERR_ARG_WRONG, "usage: %s; got %" PetscInt_FMT " run files first", usage, *nfiles);
+  PetscCheck(*nfiles >= min && *nfiles <= max, PETSC_COMM_WORLD, PETSC_ERR_ARG_WRONG, "usage: %s; %" PetscInt_FMT " given", usage, *nfiles);
   PetscFunctionReturn(PETSC_SUCCESS);
 }

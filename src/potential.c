@@ -14,20 +14,15 @@
 
 static double MinImage(double r, double L) { return r - L * floor(r / L + 0.5); }
 
-static QrbmPairParams Params(const QrbmConfig *cfg)
-{
-  return (QrbmPairParams){cfg->dim, cfg->strength, cfg->width, cfg->box};
-}
-
 double QrbmPotentialPair(const QrbmConfig *cfg, const double *r)
 {
-  const QrbmPairParams p = Params(cfg);
+  const QrbmPairParams p = QrbmConfigPairParams(cfg);
   return QrbmPairPotentialValue(cfg->potential, &p, r);
 }
 
 void QrbmPotentialPairGradient(const QrbmConfig *cfg, const double *r, double *grad)
 {
-  const QrbmPairParams p = Params(cfg);
+  const QrbmPairParams p = QrbmConfigPairParams(cfg);
   QrbmPairPotentialGradient(cfg->potential, &p, r, grad);
 }
 

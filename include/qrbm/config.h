@@ -1,6 +1,7 @@
 /* Every run option: defaults, parsing from the PETSc options database, validation. */
 #pragma once
 #include <petscsys.h>
+#include <qrbm/pairpot.h>
 
 #if PETSC_VERSION_LT(3, 19, 0)
   #define PETSC_SUCCESS 0 /* Debian 12 ships PETSc 3.18 */
@@ -123,6 +124,8 @@ const QrbmOption *QrbmOptionPhysics(PetscInt i);
 PetscBool QrbmOptionSetNumber(const QrbmOption *o, QrbmConfig *c, double v);
 
 PetscErrorCode QrbmConfigSetFromOptions(MPI_Comm comm, QrbmConfig *cfg);
+/* The parameters of the pair potential (the one place that maps options to QrbmPairParams). */
+QrbmPairParams QrbmConfigPairParams(const QrbmConfig *cfg);
 PetscErrorCode QrbmConfigCheckAllUsed(MPI_Comm comm);
 /* The common prologue of the serial tools (qrbm-compare, qrbm-extrapolate), after they read their
    options: -help ends the run (*help_only), unknown options are errors, one MPI rank only, and

@@ -1,7 +1,8 @@
 /* The table of pair potentials V(r): one row per potential (name, parameters, V, V', checks).
    Adding a potential is one row in src/pairpot.c; -potential, the output attributes, restarts,
    qrbm-compare and the metrics' constants follow from it. A new parameter is one option row in
-   src/config.c (class fixed, used by qrbm-compare) plus its field in QrbmPairParams. */
+   src/config.c (class fixed, used by qrbm-compare), its field here and its line in
+   QrbmConfigPairParams. */
 #pragma once
 #include <petscsys.h>
 
