@@ -53,7 +53,8 @@ int main(int argc, char **argv)
   QrbmPropagator  pr;
   QrbmPairWeights W;
   qcomplex       *phi;
-  PetscInt        reps = 3, n = 4, done;
+  PetscInt        reps = 3, n = 4;
+  PetscInt64      done;
   fftw_complex   *plain;
   fftw_plan       pp[2];
   ptrdiff_t       na, n0, s0, n1, s1;

@@ -383,7 +383,7 @@ PetscErrorCode QrbmCheckpointWrite(const QrbmCheckpointState *st)
   written = PETSC_TRUE; /* from here on a failure keeps OUTPUT.part */
   QrbmPathsOwn(NULL);
   QrbmCollective("rotating the checkpoints", st->wrank == 0 ? Commit(c, tmp) : PETSC_SUCCESS);
-  if (!c->quiet) PetscCall(PetscPrintf(st->world, "checkpoint: %s at round %" PetscInt_FMT ", step %" PetscInt_FMT "\n", c->checkpoint_file, st->round, st->step));
+  if (!c->quiet) PetscCall(PetscPrintf(st->world, "checkpoint: %s at round %" PetscInt_FMT ", step %" PetscInt64_FMT "\n", c->checkpoint_file, st->round, st->step));
   PetscCall(PetscLogEventEnd(QRBM_EVENT_CHECKPOINT, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -453,7 +453,7 @@ static PetscErrorCode CheckOptions(const QrbmConfig *c, hid_t f, long long nstep
   QrbmCallH5(H5Gclose(grp));
   PetscCheck(!diff[0], PETSC_COMM_WORLD, PETSC_ERR_ARG_INCOMP, "-restart %s: physics options differ from the checkpointed run (only -t_final may be extended):%s", c->restart, diff);
   PetscCheck(c->nsteps == nsteps_old || c->realizations == 1, PETSC_COMM_WORLD, PETSC_ERR_ARG_INCOMP,
-             "-restart %s: -t_final changed (%lld -> %" PetscInt_FMT " steps): only single-trajectory runs (-realizations 1) can be extended", c->restart, nsteps_old, c->nsteps);
+             "-restart %s: -t_final changed (%lld -> %" PetscInt64_FMT " steps): only single-trajectory runs (-realizations 1) can be extended", c->restart, nsteps_old, c->nsteps);
   PetscCheck(c->nsteps == nsteps_old || (!c->save_realizations && !c->record_pairings), PETSC_COMM_WORLD, PETSC_ERR_ARG_INCOMP, "-restart %s: -t_final cannot change with -save_realizations or -record_pairings (their datasets have the old length)", c->restart);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -489,8 +489,8 @@ static PetscErrorCode ReadItems(const QrbmConfig *c, hid_t f, QrbmCheckpointStat
   for (PetscInt j = 0; j < (PetscInt)(n3 / 3); j++) {
     const long long k = meta[3 * j];
     const PetscBool ref = k == -1 && c->reference == QRBM_REFERENCE_EXACT;
-    PetscCheck((ref && !seen[R]) || (k >= 0 && k < R && !st->done[k] && !seen[k] && meta[3 * j + 1] >= 0 && meta[3 * j + 1] <= st->nsteps && (meta[3 * j + 2] == 0 || meta[3 * j + 2] == 1)), PETSC_COMM_WORLD, PETSC_ERR_FILE_UNEXPECTED, "-restart %s: item %" PetscInt_FMT " is inconsistent: corrupt checkpoint", c->restart, j);
-    st->items[st->nitems++] = (QrbmCheckpointItem){(PetscInt)k, (PetscInt)meta[3 * j + 1], meta[3 * j + 2] ? PETSC_TRUE : PETSC_FALSE, PETSC_FALSE, NULL, NULL};
+    PetscCheck(((ref && !seen[R]) || (k >= 0 && k < R && !st->done[k] && !seen[k])) && meta[3 * j + 1] >= 0 && meta[3 * j + 1] <= st->nsteps && (meta[3 * j + 2] == 0 || meta[3 * j + 2] == 1), PETSC_COMM_WORLD, PETSC_ERR_FILE_UNEXPECTED, "-restart %s: item %" PetscInt_FMT " is inconsistent: corrupt checkpoint", c->restart, j);
+    st->items[st->nitems++] = (QrbmCheckpointItem){(PetscInt)k, (PetscInt64)meta[3 * j + 1], meta[3 * j + 2] ? PETSC_TRUE : PETSC_FALSE, PETSC_FALSE, NULL, NULL};
     seen[ref ? R : k] = 1;
   }
   if (c->reference == QRBM_REFERENCE_EXACT) {
@@ -544,7 +544,7 @@ static PetscErrorCode CheckHeader(const char *file, hid_t f)
   PetscCall(ReadU64(f, file, "output_checksum", &output_sum));
   PetscCall(QrbmChecksumRead(f, &want, &present));
   PetscCheck(present && want == HeaderSum(v, output_sum), PETSC_COMM_WORLD, PETSC_ERR_FILE_UNEXPECTED, "-restart %s: the root attributes (%s, ...) do not match their checksum: corrupt checkpoint", file, keys[0]);
-  PetscCheck(v[5] >= 1 && v[5] <= PETSC_MAX_INT && v[6] >= 2 && v[6] <= v[5] + 1 && v[7] >= 0 && v[7] <= v[6], PETSC_COMM_WORLD, PETSC_ERR_FILE_UNEXPECTED, "-restart %s: nsteps %lld, ntimes %lld, rows_written %lld are out of bounds: corrupt checkpoint", file,
+  PetscCheck(v[5] >= 1 && v[5] <= QRBM_MAX_STEPS && v[6] >= 2 && v[6] <= v[5] + 1 && v[6] <= PETSC_MAX_INT && v[7] >= 0 && v[7] <= v[6], PETSC_COMM_WORLD, PETSC_ERR_FILE_UNEXPECTED, "-restart %s: nsteps %lld, ntimes %lld, rows_written %lld are out of bounds: corrupt checkpoint", file,
              v[5], v[6], v[7]);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -700,14 +700,14 @@ static PetscErrorCode Read(const QrbmConfig *c, const QrbmGrid *g, PetscMPIInt w
   PetscCall(ReadAttrLL(f, c->restart, "ntimes", &ntimes));
   PetscCall(ReadAttrLL(f, c->restart, "rows_written", &rows_written));
   PetscCall(CheckOptions(c, f, nsteps));
-  st->nsteps = (PetscInt)nsteps;
+  st->nsteps = (PetscInt64)nsteps;
   PetscCall(ReadItems(c, f, st));
   PetscCall(ReadWhole(f, c->restart, "/tsteps", H5T_NATIVE_LLONG, sizeof(long long), (hsize_t)ntimes, (void **)&ts, &n));
   for (long long i = 0; i < ntimes; i++)
     PetscCheck(ts[i] >= 0 && ts[i] <= nsteps && (i == 0 ? ts[i] == 0 : ts[i] > ts[i - 1]) && (i < ntimes - 1 || ts[i] == nsteps), PETSC_COMM_WORLD, PETSC_ERR_FILE_UNEXPECTED,
                "-restart %s: /tsteps is not the increasing list of output steps from 0 to %lld (entry %lld is %lld): corrupt checkpoint", c->restart, nsteps, i, ts[i]);
   PetscCall(PetscMalloc1(ntimes + 1, &st->tsteps));
-  for (long long i = 0; i < ntimes; i++) st->tsteps[i] = (PetscInt)ts[i];
+  for (long long i = 0; i < ntimes; i++) st->tsteps[i] = (PetscInt64)ts[i];
   PetscCall(PetscFree(ts));
   st->ntimes       = (PetscInt)ntimes;
   st->rows_written = (PetscInt)rows_written;

@@ -346,7 +346,8 @@ static PetscErrorCode CheckBatches(MPI_Comm comm, QrbmConfig *c)
   const double k = c->rb_dt / c->dt;
   PetscCheck(fabs(k - round(k)) <= 1e-9 * k && round(k) >= 1, comm, PETSC_ERR_ARG_INCOMP, "-rb_dt %g is not a whole multiple of -dt %g: nearest valid values are %.12g and %.12g",
              (double)c->rb_dt, (double)c->dt, PetscMax(1, floor(k)) * c->dt, PetscMax(1, ceil(k)) * c->dt);
-  c->rb_steps = (PetscInt)round(k);
+  PetscCheck(k <= QRBM_MAX_STEPS, comm, PETSC_ERR_ARG_OUTOFRANGE, "-rb_dt %g: %g steps of -dt %g exceed the %lld steps a run may have", (double)c->rb_dt, k, (double)c->dt, QRBM_MAX_STEPS);
+  c->rb_steps = (PetscInt64)round(k);
   PetscCheck(c->expectation == QRBM_EXPECT_SAMPLE || (!c->checkpoint_file[0] && !c->checkpoint_interval[0] && !c->restart[0] && c->max_walltime == 0 && !c->save_realizations && !c->record_pairings), comm, PETSC_ERR_ARG_INCOMP,
              "-rb_expectation enumerate computes an exact expectation without realisations: it cannot be checkpointed (-checkpoint_file, -checkpoint_interval, -restart, -max_walltime) and has no -save_realizations or -record_pairings");
   PetscCheck(c->rb_couple_level >= 0 && c->rb_couple_level <= 62, comm, PETSC_ERR_ARG_OUTOFRANGE, "-rb_couple_level %" PetscInt_FMT ": valid range is 0..62 (0 = uncoupled)", c->rb_couple_level);
@@ -380,8 +381,8 @@ static PetscErrorCode CheckCheckpoints(MPI_Comm comm, QrbmConfig *c)
   else {
     const double steps = *end == 't' ? v / c->dt : v;
     PetscCheck(fabs(steps - round(steps)) < 1e-9 * steps && round(steps) >= 1, comm, PETSC_ERR_ARG_WRONG, "-checkpoint_interval %s: must be a whole number >= 1 of steps (dt = %g)", c->checkpoint_interval, (double)c->dt);
-    PetscCheck(steps <= PETSC_MAX_INT, comm, PETSC_ERR_ARG_OUTOFRANGE, "-checkpoint_interval %s: %g steps exceed PETSc's integers (at most %d)", c->checkpoint_interval, steps, (int)PETSC_MAX_INT);
-    c->ckpt_steps = (PetscInt)round(steps);
+    PetscCheck(steps <= QRBM_MAX_STEPS, comm, PETSC_ERR_ARG_OUTOFRANGE, "-checkpoint_interval %s: %g steps exceed the %lld steps a run may have", c->checkpoint_interval, steps, QRBM_MAX_STEPS);
+    c->ckpt_steps = (PetscInt64)round(steps);
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -434,10 +435,10 @@ static PetscErrorCode CheckRanges(MPI_Comm comm, QrbmConfig *c)
   PetscCheck(c->dt > 0 && PetscIsNormalReal(c->dt), comm, PETSC_ERR_ARG_OUTOFRANGE, "-dt %g: must be finite and > 0", (double)c->dt);
   PetscCheck(c->dt <= c->t_final, comm, PETSC_ERR_ARG_OUTOFRANGE, "-dt %g exceeds -t_final %g: need 0 < dt <= t_final", (double)c->dt, (double)c->t_final);
   const double ratio = c->t_final / c->dt, n = round(ratio);
-  PetscCheck(ratio <= PETSC_MAX_INT - 1, comm, PETSC_ERR_ARG_OUTOFRANGE, "-t_final / -dt = %g steps: at most %d steps are supported (PETSc's 32-bit integers), increase -dt or split the run", ratio, (int)PETSC_MAX_INT - 1);
+  PetscCheck(ratio <= QRBM_MAX_STEPS, comm, PETSC_ERR_ARG_OUTOFRANGE, "-t_final / -dt = %g steps: at most %lld steps are supported (2^53: step numbers stay exact in the float64 output), increase -dt or split the run", ratio, QRBM_MAX_STEPS);
   PetscCheck(fabs(ratio - n) <= 1e-9 * n, comm, PETSC_ERR_ARG_INCOMP,
              "-t_final / -dt = %.12g is not a whole number of steps: use -dt %.12g or %.12g", ratio, c->t_final / ceil(ratio), c->t_final / floor(ratio > 1 ? ratio : 1));
-  c->nsteps = (PetscInt)n;
+  c->nsteps = (PetscInt64)n;
   PetscCheck(PetscIsNormalReal(c->strength) || c->strength == 0, comm, PETSC_ERR_ARG_OUTOFRANGE, "-potential_strength: must be finite");
   PetscCheck(c->width > 0 && PetscIsNormalReal(c->width), comm, PETSC_ERR_ARG_OUTOFRANGE, "-potential_width %g: must be finite and > 0", (double)c->width);
   if (QrbmPairPotentials[c->potential].check) {
@@ -445,8 +446,10 @@ static PetscErrorCode CheckRanges(MPI_Comm comm, QrbmConfig *c)
     PetscCall(QrbmPairPotentials[c->potential].check(comm, &p));
   }
   PetscCheck(c->trap_omega >= 0 && (PetscIsNormalReal(c->trap_omega) || c->trap_omega == 0), comm, PETSC_ERR_ARG_OUTOFRANGE, "-trap_omega %g: must be finite and >= 0", (double)c->trap_omega);
-  PetscCheck(c->output_interval >= 1, comm, PETSC_ERR_ARG_OUTOFRANGE, "-output_interval %" PetscInt_FMT ": must be >= 1 step", c->output_interval);
-  PetscCheck(c->progress_interval >= 0, comm, PETSC_ERR_ARG_OUTOFRANGE, "-progress_interval %" PetscInt_FMT ": must be >= 0 steps", c->progress_interval);
+  PetscCheck(c->output_interval >= 1, comm, PETSC_ERR_ARG_OUTOFRANGE, "-output_interval %" PetscInt64_FMT ": must be >= 1 step", c->output_interval);
+  PetscCheck(c->progress_interval >= 0, comm, PETSC_ERR_ARG_OUTOFRANGE, "-progress_interval %" PetscInt64_FMT ": must be >= 0 steps", c->progress_interval);
+  const PetscInt64 ntimes = (c->nsteps + c->output_interval - 1) / c->output_interval + 1; /* no overflow: both <= 2^53 */
+  PetscCheck(ntimes <= PETSC_MAX_INT, comm, PETSC_ERR_ARG_OUTOFRANGE, "-output_interval %" PetscInt64_FMT ": %" PetscInt64_FMT " output times of %" PetscInt64_FMT " steps exceed PETSc's integers (at most %d): raise -output_interval", c->output_interval, ntimes, c->nsteps, (int)PETSC_MAX_INT);
   PetscCheck(c->threads >= 1 && c->threads <= 256, comm, PETSC_ERR_ARG_OUTOFRANGE, "-threads %" PetscInt_FMT ": valid range is 1..256", c->threads);
   PetscCheck(c->memory_limit_mb >= 0, comm, PETSC_ERR_ARG_OUTOFRANGE, "-memory_limit_mb %g: must be >= 0 (0 = automatic)", (double)c->memory_limit_mb);
   PetscCheck(c->output[0], comm, PETSC_ERR_ARG_WRONG, "-output: file name must not be empty");

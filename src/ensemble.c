@@ -69,13 +69,13 @@ static PetscErrorCode InitialState(QrbmRun *r)
 }
 
 /* Steps between progress lines of a single trajectory (0: none: ensembles report realisations). */
-static PetscInt Progress(const QrbmConfig *c)
+static PetscInt64 Progress(const QrbmConfig *c)
 {
   if (c->quiet || c->realizations > 1 || c->expectation == QRBM_EXPECT_ENUMERATE) return 0;
   return c->progress_interval ? c->progress_interval : PetscMax(1, c->nsteps / 10);
 }
 
-static PetscInt Intervals(const QrbmConfig *c) { return (c->nsteps + c->rb_steps - 1) / c->rb_steps; }
+static PetscInt64 Intervals(const QrbmConfig *c) { return (c->nsteps + c->rb_steps - 1) / c->rb_steps; }
 
 static PetscErrorCode ReportRealization(QrbmRun *r, PetscInt done, PetscInt mine, PetscInt k)
 {
@@ -144,7 +144,7 @@ static PetscInt ExtraStates(const QrbmRun *r, PetscBool *keep_psi0)
 {
   PetscInt mine, fresh;
   *keep_psi0 = PETSC_FALSE;
-  if (r->cfg.expectation == QRBM_EXPECT_ENUMERATE) return Intervals(&r->cfg);
+  if (r->cfg.expectation == QRBM_EXPECT_ENUMERATE) return (PetscInt)PetscMin(Intervals(&r->cfg), PETSC_MAX_INT); /* too many: refused by the memory check */
   MyItems(r, &mine, &fresh);
   *keep_psi0 = fresh > 0 && mine > 1 ? PETSC_TRUE : PETSC_FALSE;
   return (*keep_psi0 ? 1 : 0) + (mine - fresh);
@@ -215,16 +215,17 @@ static PetscErrorCode WriteCheckpoint(QrbmRun *r)
 }
 
 /* Output times after a -t_final extension: those already passed stay, the new ones follow. */
-static PetscErrorCode MergeOutputTimes(QrbmRun *r, const PetscInt *old, PetscInt nold, PetscInt upto)
+static PetscErrorCode MergeOutputTimes(QrbmRun *r, const PetscInt64 *old, PetscInt nold, PetscInt64 upto)
 {
   const QrbmConfig *c = &r->cfg;
-  PetscInt          n = 0, *ts;
+  PetscInt          n = 0;
+  PetscInt64       *ts;
   PetscFunctionBeginUser;
   PetscCall(PetscMalloc1(nold + r->ntimes, &ts));
   for (PetscInt i = 0; i < nold && old[i] <= upto; i++) ts[n++] = old[i];
   for (PetscInt i = 0; i < r->ntimes; i++)
     if (r->tsteps[i] > upto) ts[n++] = r->tsteps[i];
-  PetscCheck(upto <= c->nsteps, PETSC_COMM_WORLD, PETSC_ERR_ARG_OUTOFRANGE, "-t_final %g: the checkpoint is already at step %" PetscInt_FMT " > %" PetscInt_FMT " steps", (double)c->t_final, upto, c->nsteps);
+  PetscCheck(upto <= c->nsteps, PETSC_COMM_WORLD, PETSC_ERR_ARG_OUTOFRANGE, "-t_final %g: the checkpoint is already at step %" PetscInt64_FMT " > %" PetscInt64_FMT " steps", (double)c->t_final, upto, c->nsteps);
   PetscCall(PetscFree(r->tsteps));
   r->tsteps = ts;
   r->ntimes = n;
@@ -331,9 +332,11 @@ PetscErrorCode QrbmRunSetUp(QrbmRun *r)
   PetscCall(QrbmEnsembleSplit(PETSC_COMM_WORLD, c, &r->ec));
   PetscCall(QrbmGridCreate(r->ec.group, c, &r->grid));
   PetscCall(QrbmRecordCreate(&r->grid, c, &r->rec));
-  r->ntimes = (PetscInt)(((PetscInt64)c->nsteps + c->output_interval - 1) / c->output_interval + 1); /* 64-bit: no overflow near PETSC_MAX_INT */
+  PetscCheck(!c->record_pairings || Intervals(c) * c->particles <= PETSC_MAX_INT, PETSC_COMM_WORLD, PETSC_ERR_ARG_OUTOFRANGE,
+             "-record_pairings: %" PetscInt64_FMT " reshuffle intervals of %" PetscInt_FMT " labels exceed PETSc's integers (at most %d numbers per realisation): raise -rb_dt or drop -record_pairings", Intervals(c), c->particles, (int)PETSC_MAX_INT);
+  r->ntimes = (PetscInt)((c->nsteps + c->output_interval - 1) / c->output_interval + 1); /* at most PETSC_MAX_INT (config) */
   PetscCall(PetscMalloc1(r->ntimes, &r->tsteps));
-  for (PetscInt i = 0; i < r->ntimes; i++) r->tsteps[i] = (PetscInt)PetscMin((PetscInt64)i * c->output_interval, (PetscInt64)c->nsteps);
+  for (PetscInt i = 0; i < r->ntimes; i++) r->tsteps[i] = PetscMin((PetscInt64)i * c->output_interval, c->nsteps);
   PetscCall(QrbmCheckpointPhysicsHash(c, c->physics_hash));
   if (c->restart[0]) PetscCall(QrbmCheckpointChoose(c, &r->grid, r->ec.world)); /* the newest checkpoint that passes its checks */
   if (c->restart[0]) PetscCall(ResumeItems(r)); /* items, output times, FFTW wisdom, the run id */
@@ -419,7 +422,7 @@ static PetscErrorCode Check(void *ctx, PetscBool *pause)
 }
 
 /* Writes the checkpoint the last check asked for; *stop when the run must end now. */
-static PetscErrorCode Act(QrbmRun *r, PetscInt step, PetscBool pending, PetscBool *stop)
+static PetscErrorCode Act(QrbmRun *r, PetscInt64 step, PetscBool pending, PetscBool *stop)
 {
   PetscFunctionBeginUser;
   *stop = PETSC_FALSE;
@@ -435,7 +438,7 @@ static PetscErrorCode Act(QrbmRun *r, PetscInt step, PetscBool pending, PetscBoo
 }
 
 /* Up to n steps of the current item, or, for an idle group, the same sequence of checks. */
-static PetscErrorCode StepOrIdle(QrbmRun *r, PetscBool active, PetscInt n, QrbmObservables *obs, PetscInt *done)
+static PetscErrorCode StepOrIdle(QrbmRun *r, PetscBool active, PetscInt64 n, QrbmObservables *obs, PetscInt64 *done)
 {
   PetscBool pause = PETSC_FALSE;
   PetscFunctionBeginUser;
@@ -501,13 +504,13 @@ static PetscErrorCode FinishItem(QrbmRun *r, const QrbmItem *item)
   QrbmStatsAdd(len, &r->acc_n, r->acc_mean, r->acc_m2, r->rows);
   if (r->cfg.save_realizations) PetscCall(QrbmOutputWriteRealization(&r->out, item->k, r->rows));
   if (r->cfg.record_pairings) {
-    const PetscInt nint = (r->cfg.nsteps + r->cfg.rb_steps - 1) / r->cfg.rb_steps, N = r->cfg.particles;
+    const PetscInt64 nint = Intervals(&r->cfg), N = r->cfg.particles; /* nint x N bounded at set-up */
     PetscInt       perm[QRBM_MAX_PARTICLES];
     int           *perms;
     PetscCall(PetscMalloc1(nint * N, &perms));
-    for (PetscInt j = 0; j < nint; j++) { /* a pure function of (seed, realisation, interval, level) */
+    for (PetscInt64 j = 0; j < nint; j++) { /* a pure function of (seed, realisation, interval, level) */
       QrbmBatchPermutationCoupled((uint32_t)r->cfg.seed, (uint32_t)item->k, (uint64_t)j, r->cfg.rb_couple_level, N, perm);
-      for (PetscInt m = 0; m < N; m++) perms[j * N + m] = (int)perm[m];
+      for (PetscInt64 m = 0; m < N; m++) perms[j * N + m] = (int)perm[m];
     }
     PetscCall(QrbmOutputWritePairings(&r->out, item->k, perms));
     PetscCall(PetscFree(perms));
@@ -525,7 +528,7 @@ static PetscErrorCode CheckFinite(const QrbmRun *r, PetscInt i, const double *ro
   PetscCall(QrbmRecordOffset(&r->rec, "/observables/energy", &oe));
   const double norm = row[on], energy = row[oe];
   PetscCheck(PetscIsNormalReal(norm) && (PetscIsNormalReal(energy) || energy == 0), PETSC_COMM_SELF, PETSC_ERR_FP,
-             "non-finite result at step %" PetscInt_FMT " (t = %g, %s): norm %g, energy %g. Likely cause: a time step too large for the grid's largest kinetic or potential energy (-dt against -grid, -box, -hbar, "
+             "non-finite result at step %" PetscInt64_FMT " (t = %g, %s): norm %g, energy %g. Likely cause: a time step too large for the grid's largest kinetic or potential energy (-dt against -grid, -box, -hbar, "
              "-potential_strength, -trap_omega), or inputs so large (-box, -init_p, -potential_strength) that the numbers overflow",
              r->tsteps[i], r->tsteps[i] * r->cfg.dt, what, norm, energy);
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -546,7 +549,7 @@ static PetscErrorCode RunRound(QrbmRun *r, const double *zeros, PetscBool *stop)
 {
   const PetscInt  it     = r->round_item[r->round * r->ec.ngroups + r->ec.color];
   const PetscBool single = r->cfg.realizations == 1 && r->ec.ngroups == 1, active = it >= 0;
-  PetscInt        step   = r->round_step[r->round], done;
+  PetscInt64      step   = r->round_step[r->round], done;
   PetscBool       pause  = PETSC_FALSE;
   PetscFunctionBeginUser;
   *stop = PETSC_FALSE;
@@ -627,7 +630,8 @@ static PetscErrorCode Sample(QrbmRun *r, double *mean, double *stderr, PetscBool
 /* Exact expectation over pairing sequences: depth-first over the tree of partitions, sharing
    common prefixes; stack[j] holds the state at the start of interval j. */
 typedef struct {
-  PetscInt     npart, nint;
+  PetscInt     npart;
+  PetscInt64   nint;
   PetscInt    *parts;  /* npart partitions, N labels each */
   qcomplex   **stack;
   long double *sum;    /* probability-weighted sums of the records */
@@ -637,11 +641,12 @@ typedef struct {
 static PetscErrorCode Branch(QrbmRun *r, Enumeration *e, PetscInt j, long double weight)
 {
   const QrbmConfig *c = &r->cfg;
-  const PetscInt    first = j * c->rb_steps, last = PetscMin(first + c->rb_steps, c->nsteps), cnt = r->grid.xlay.count;
+  const PetscInt64  first = j * c->rb_steps, last = PetscMin(first + c->rb_steps, c->nsteps);
+  const PetscInt    cnt = r->grid.xlay.count;
   PetscFunctionBeginUser;
   for (PetscInt b = 0; b < e->npart; b++) {
     if (j == 0 && b % r->ec.ngroups != r->ec.color) continue;
-    PetscInt cur = first, done;
+    PetscInt64 cur = first, done;
     PetscCall(PetscArraycpy(r->state.psi, e->stack[j], cnt));
     QrbmPairWeights W;
     QrbmBatchWeights(c->particles, c->batch_size, e->parts + b * c->particles, &W);
@@ -672,7 +677,7 @@ static PetscErrorCode Enumerate(QrbmRun *r, double *mean, double *stderr)
   PetscFunctionBeginUser;
   e.nint = Intervals(c);
   const double npart = QrbmBatchCountPartitions(c->particles, c->batch_size), nseq = pow(npart, (double)e.nint);
-  if (!c->quiet) PetscCall(PetscPrintf(r->ec.world, "rb_expectation enumerate: %g partitions per interval, %" PetscInt_FMT " intervals: %g pairing sequences\n", npart, e.nint, nseq));
+  if (!c->quiet) PetscCall(PetscPrintf(r->ec.world, "rb_expectation enumerate: %g partitions per interval, %" PetscInt64_FMT " intervals: %g pairing sequences\n", npart, e.nint, nseq));
   PetscCheck(nseq <= c->enumerate_limit, r->ec.world, PETSC_ERR_ARG_OUTOFRANGE,
              "-rb_expectation enumerate: %g pairing sequences exceed -rb_enumerate_limit %g: use fewer intervals (-rb_dt, -t_final) or -rb_expectation sample", nseq, (double)c->enumerate_limit);
   e.npart = (PetscInt)llround(npart);
@@ -711,7 +716,7 @@ static PetscErrorCode Summary(QrbmRun *r, const double *mean, const double *stde
   PetscFunctionBeginUser;
   for (int i = 0; i < 5; i++) PetscCall(QrbmRecordOffset(&r->rec, names[i], &o[i]));
   if (c->quiet) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCall(PetscPrintf(r->ec.world, "qrbm %s: %s, N=%" PetscInt_FMT " d=%" PetscInt_FMT " M=%" PetscInt_FMT " (%g points), %s, %" PetscInt_FMT " steps, %d ranks = %d groups x %d, %" PetscInt_FMT " threads, %.2f s\n",
+  PetscCall(PetscPrintf(r->ec.world, "qrbm %s: %s, N=%" PetscInt_FMT " d=%" PetscInt_FMT " M=%" PetscInt_FMT " (%g points), %s, %" PetscInt64_FMT " steps, %d ranks = %d groups x %d, %" PetscInt_FMT " threads, %.2f s\n",
                         QRBM_VERSION, QrbmMethodNames[c->method], r->grid.N, r->grid.d, r->grid.M, r->grid.total, QrbmSchemeName(c->scheme), c->nsteps, r->ec.wsize, r->ec.ngroups, r->grid.size, c->threads, r->wall));
   if (c->method == QRBM_METHOD_RBM && c->expectation == QRBM_EXPECT_SAMPLE)
     PetscCall(PetscPrintf(r->ec.world, "random batches: P=%" PetscInt_FMT ", Dt=%g, mean of %" PetscInt_FMT " sampled realisations (seed %" PetscInt64_FMT ") +- standard error\n", c->batch_size, (double)c->rb_dt, c->realizations, c->seed));

@@ -22,13 +22,13 @@ struct _p_QrbmPropagator {
   PetscBool         draw;     /* random batch sampling: new pairing at every interval start */
   PetscBool         have_w;   /* W holds the pairing of the current interval */
   PetscInt          realization;
-  PetscInt          step;     /* steps done */
+  PetscInt64        step;     /* steps done */
   PetscBool         pending;  /* psi still owes the deferred last stage of `step` (merged with the next first one) */
   PetscErrorCode  (*check)(void *ctx, PetscBool *pause);
   void             *check_ctx;
-  PetscInt          progress; /* steps between progress lines, 0: none */
+  PetscInt64        progress; /* steps between progress lines, 0: none */
   double            wall0;    /* wall clock when the current trajectory (re)started at step0 */
-  PetscInt          step0;
+  PetscInt64        step0;
 };
 
 static const QrbmScheme *Strang(void) { return QrbmSchemeGet(QrbmSchemeFind("strang")); }
@@ -74,7 +74,7 @@ PetscErrorCode QrbmPropagatorSetScheme(QrbmPropagator pr, const QrbmScheme *s)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode QrbmPropagatorReset(QrbmPropagator pr, PetscInt step, PetscBool pending)
+PetscErrorCode QrbmPropagatorReset(QrbmPropagator pr, PetscInt64 step, PetscBool pending)
 {
   PetscFunctionBeginUser;
   pr->step = pr->step0 = step;
@@ -103,7 +103,7 @@ PetscErrorCode QrbmPropagatorSetSampling(QrbmPropagator pr, PetscInt realization
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode QrbmPropagatorSetProgress(QrbmPropagator pr, PetscInt every)
+PetscErrorCode QrbmPropagatorSetProgress(QrbmPropagator pr, PetscInt64 every)
 {
   PetscFunctionBeginUser;
   pr->progress = every;
@@ -117,7 +117,7 @@ PetscErrorCode QrbmPropagatorSetCheck(QrbmPropagator pr, PetscErrorCode (*check)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode QrbmPropagatorGetStep(QrbmPropagator pr, PetscInt *step, PetscBool *pending)
+PetscErrorCode QrbmPropagatorGetStep(QrbmPropagator pr, PetscInt64 *step, PetscBool *pending)
 {
   PetscFunctionBeginUser;
   if (step) *step = pr->step;
@@ -158,7 +158,7 @@ static PetscErrorCode Potential(QrbmPropagator pr, qcomplex z, double gamma)
 }
 
 /* Pairing of a reshuffle interval: the group root draws the permutation and broadcasts it. */
-static PetscErrorCode Shuffle(QrbmPropagator pr, PetscInt interval)
+static PetscErrorCode Shuffle(QrbmPropagator pr, PetscInt64 interval)
 {
   const QrbmConfig *c = pr->cfg;
   PetscInt          perm[QRBM_MAX_PARTICLES];
@@ -188,7 +188,7 @@ static PetscErrorCode Progress(QrbmPropagator pr)
   PetscFunctionBeginUser;
   if (!pr->progress || pr->step % pr->progress) PetscFunctionReturn(PETSC_SUCCESS);
   const double wall = MPI_Wtime() - pr->wall0, eta = wall / PetscMax(1, pr->step - pr->step0) * (c->nsteps - pr->step);
-  PetscCall(PetscPrintf(pr->g->comm, "step %8" PetscInt_FMT "/%" PetscInt_FMT "  t = %-10.5g wall %9.2f s  ETA %9.2f s\n", pr->step, c->nsteps, pr->step * c->dt, wall, eta));
+  PetscCall(PetscPrintf(pr->g->comm, "step %8" PetscInt64_FMT "/%" PetscInt64_FMT "  t = %-10.5g wall %9.2f s  ETA %9.2f s\n", pr->step, c->nsteps, pr->step * c->dt, wall, eta));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -208,7 +208,7 @@ static PetscErrorCode Stage(QrbmPropagator pr, QrbmStageKind kind, double coef, 
    with the old pairing (redrawn after a restart), then the new pairing is drawn. */
 static PetscErrorCode Reshuffle(QrbmPropagator pr, const QrbmScheme *sc, qcomplex unit, PetscBool *owed)
 {
-  const PetscInt   rb    = pr->cfg->rb_steps;
+  const PetscInt64 rb    = pr->cfg->rb_steps;
   const PetscBool  start = pr->step % rb == 0 ? PETSC_TRUE : PETSC_FALSE;
   const QrbmStage *last  = &sc->stages[sc->nstages - 1];
   PetscFunctionBeginUser;
@@ -226,7 +226,7 @@ static PetscErrorCode Reshuffle(QrbmPropagator pr, const QrbmScheme *sc, qcomple
    (pending) resumes with the merged stage it was about to apply, so pausing changes no arithmetic:
    a checkpointed run is bit-identical to an uninterrupted one. The last step of a call applies its
    last stage (measuring momentum observables inside it when it is kinetic). */
-static PetscErrorCode Steps(QrbmPropagator pr, const QrbmScheme *sc, PetscInt nsteps, qcomplex unit, QrbmObservables *obs, PetscBool real, PetscInt *done)
+static PetscErrorCode Steps(QrbmPropagator pr, const QrbmScheme *sc, PetscInt64 nsteps, qcomplex unit, QrbmObservables *obs, PetscBool real, PetscInt64 *done)
 {
   const QrbmStage *S = sc->stages, *first = &S[0], *last = &S[sc->nstages - 1];
   const PetscBool  merge = QrbmSchemeMergesEnds(sc);
@@ -234,7 +234,7 @@ static PetscErrorCode Steps(QrbmPropagator pr, const QrbmScheme *sc, PetscInt ns
   PetscFunctionBeginUser;
   *done = 0;
   if (real) pr->pending = PETSC_FALSE;
-  for (PetscInt s = 0; s < nsteps; s++) {
+  for (PetscInt64 s = 0; s < nsteps; s++) {
     const PetscBool final = s == nsteps - 1 ? PETSC_TRUE : PETSC_FALSE;
     PetscBool       pause = PETSC_FALSE;
     if (real && pr->draw) PetscCall(Reshuffle(pr, sc, unit, &owed));
@@ -259,7 +259,7 @@ static PetscErrorCode Steps(QrbmPropagator pr, const QrbmScheme *sc, PetscInt ns
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode QrbmPropagatorAdvance(QrbmPropagator pr, PetscInt nsteps, QrbmObservables *obs, PetscInt *done)
+PetscErrorCode QrbmPropagatorAdvance(QrbmPropagator pr, PetscInt64 nsteps, QrbmObservables *obs, PetscInt64 *done)
 {
   PetscFunctionBeginUser;
   PetscCall(Steps(pr, pr->sc, nsteps, -I * pr->cfg->dt, obs, PETSC_TRUE, done));
@@ -304,7 +304,8 @@ PetscErrorCode QrbmPropagatorGroundState(QrbmPropagator pr, QrbmObservables *obs
 {
   const QrbmConfig *c     = pr->cfg;
   double            eprev = PETSC_MAX_REAL, norm;
-  PetscInt          it, done;
+  PetscInt          it;
+  PetscInt64        done;
   PetscFunctionBeginUser;
   if (!c->quiet) PetscCall(PetscPrintf(pr->g->comm, "ground state: imaginary time with strang (positive coefficients), whatever -scheme (%s) the real-time run uses\n", pr->sc->name));
   for (it = 0; it < c->ground_maxiter; it += 10) {

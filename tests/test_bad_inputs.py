@@ -100,8 +100,8 @@ CASES = {
     "dt_negative":             (1, ["-dt", "-0.01"], [r"-dt -0\.01: must be finite and > 0"], None, []),
     "dt_nan":                  (1, ["-dt", "nan"], [r"-dt nan\.?: must be finite and > 0"], None, []),
     "t_final_0":               (1, ["-t_final", "0"], [r"-t_final 0\.?: must be finite and > 0"], None, []),
-    "too_many_steps":          (1, ["-t_final", "1", "-dt", "1e-13"],
-                                [r"-t_final / -dt = 1e\+13 steps: at most 2147483646 steps are supported \(PETSc's 32-bit integers\), increase -dt"], lambda out, c: _not_whole_claim(out), []),
+    "too_many_steps":          (1, ["-t_final", "1", "-dt", "1e-17"],
+                                [r"-t_final / -dt = 1e\+17 steps: at most 9007199254740992 steps are supported \(2\^53: step numbers stay exact in the float64 output\), increase -dt"], lambda out, c: _not_whole_claim(out), []),
     # physics parameters
     "hbar_0":                  (1, ["-hbar", "0"], [r"-hbar 0\.?: must be finite and > 0"], None, []),
     "box_negative":            (1, ["-box", "-1"], [r"-box -1\.?: must be a finite length > 0"], None, []),

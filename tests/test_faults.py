@@ -322,15 +322,31 @@ def test_lock_of_other_host_refused_then_taken_over(tmp_path):
 
 @pytest.mark.parametrize("args,needle", [
     (["-grid", "99999999999999999999"], "option -grid 99999999999999999999: out of the range of PETSc's integers"),
-    (["-output_interval", "99999999999"], "option -output_interval 99999999999: out of the range of PETSc's integers"),
-    (["-t_final", "3", "-dt", "1e-9"], "at most 2147483646 steps are supported"),
+    (["-output_interval", "99999999999999999999"], "option -output_interval 99999999999999999999: the value given cannot be read"),
+    (["-t_final", "3", "-dt", "1e-17"], "at most 9007199254740992 steps are supported"),
+    (["-t_final", "3", "-dt", "1e-9", "-output_interval", "1"], "-output_interval 1: 3000000001 output times of 3000000000 steps exceed PETSc's integers"),
+    (["-rb_dt", "1e300", "-method", "rbm"], "-rb_dt 1e+300: 1e+302 steps of -dt 0.01 exceed the 9007199254740992 steps a run may have"),
     (["-ground_dtau", "inf", "-init", "ground"], "must be finite and >= 0 (0 = dt)"),
-    (["-checkpoint_file", "ck.h5", "-checkpoint_interval", "1e12"], "-checkpoint_interval 1e12: 1e+12 steps exceed PETSc's integers"),
-], ids=["grid_overflow", "interval_overflow", "too_many_steps", "ground_dtau_inf", "checkpoint_interval_overflow"])
+    (["-checkpoint_file", "ck.h5", "-checkpoint_interval", "1e17"], "-checkpoint_interval 1e17: 1e+17 steps exceed the 9007199254740992 steps a run may have"),
+], ids=["grid_overflow", "interval_overflow", "too_many_steps", "too_many_output_times", "rb_dt_overflow", "ground_dtau_inf", "checkpoint_interval_overflow"])
 def test_counts_refused(tmp_path, args, needle):
     res = run(["-output", "out.h5"] + args, 2, cwd=tmp_path)
     assert_failed(res, needle)
     assert not list(tmp_path.iterdir()), "a refused run creates no file"
+
+
+def test_steps_beyond_32_bits(tmp_path):
+    """1e12 steps (far beyond PETSc's 32-bit integers): the run starts, stops at -max_walltime with
+    a checkpoint at a 64-bit step count, and the restart validates and continues it."""
+    args = ["-output", "out.h5", "-t_final", "1e10", "-dt", "0.01", "-output_interval", "100000000000", "-checkpoint_file", "ck.h5", "-checkpoint_interval", "3000000000", "-max_walltime", "2"]
+    res = run(args, 2, cwd=tmp_path)
+    assert res.returncode == 75, res.text
+    with h5py.File(tmp_path / "ck.h5", "r") as f:
+        assert f.attrs["nsteps"] == 10 ** 12 and f["tsteps"][()].tolist() == [k * 10 ** 11 for k in range(11)]
+    with h5py.File(tmp_path / "out.h5", "r") as f:
+        assert f.attrs["nsteps"] == 10 ** 12 and f.attrs["output_interval"] == 10 ** 11
+    res = run(args + ["-restart", "ck.h5"], 2, cwd=tmp_path)
+    assert res.returncode == 75, res.text
 
 
 def test_largest_output_interval(tmp_path):

@@ -9,7 +9,8 @@
 
 /* A trajectory in progress: realisation k >= 0, or the exact reference (k = -1). */
 typedef struct {
-  PetscInt  k, step;
+  PetscInt   k;
+  PetscInt64 step;
   PetscBool pending; /* mid-chain: see QrbmPropagator */
   PetscBool mine;    /* held by this rank's group: psi on every rank, rows on the group root */
   qcomplex *psi;     /* this rank's slab of the state */
@@ -24,8 +25,9 @@ typedef struct {
   const QrbmGrid     *grid; /* this group's grid */
   const QrbmConfig   *cfg;
   /* contents */
-  PetscInt            nsteps, ntimes, reclen, rows_written;
-  PetscInt           *tsteps;   /* ntimes output steps */
+  PetscInt64          nsteps;
+  PetscInt            ntimes, reclen, rows_written;
+  PetscInt64         *tsteps;   /* ntimes output steps */
   char               *done;     /* cfg->realizations flags: realisation completed */
   PetscBool           ref_done; /* -reference exact: the reference trajectory is complete */
   double             *ref_rows; /* its records (ntimes x reclen); NULL without -reference exact */
@@ -35,7 +37,8 @@ typedef struct {
   double              acc_n, *acc_mean, *acc_m2; /* this group's accumulators (group root) */
   PetscInt            nbatch;                    /* K jackknife groups, 0: none */
   double             *bcount, *bsum;             /* K and K x ntimes x reclen (group root) */
-  PetscInt            round, step;               /* position, for the progress line */
+  PetscInt            round;                     /* position, for the progress line */
+  PetscInt64          step;
   PetscBool           wisdom_restored;           /* read: the saved FFTW wisdom was imported */
   char                run_id[33];                /* read: the identity of the checkpointed run */
   uint64_t            output_sum;                /* write: this rank's part of QrbmOutput.sum; read: the total */

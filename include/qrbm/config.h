@@ -9,6 +9,8 @@
 
 #define QRBM_MAX_DIM       3
 #define QRBM_MAX_PARTICLES 16
+/* Most time steps of a run: step numbers stay exact in the float64 datasets (2^53). */
+#define QRBM_MAX_STEPS 9007199254740992LL
 #define QRBM_VERSION       "0.1.0"
 #define QRBM_FORMAT_VERSION 2 /* 2: run_id, physics_hash, provenance */
 
@@ -27,7 +29,7 @@ extern const char *const QrbmReferenceNames[];
 typedef struct {
   PetscInt          dim, particles, grid;
   PetscReal         box, hbar, t_final, dt;
-  PetscInt          nsteps; /* t_final / dt */
+  PetscInt64        nsteps; /* t_final / dt (64-bit: up to QRBM_MAX_STEPS) */
   int               scheme; /* row of the scheme table (scheme.h) */
   int               potential; /* row of the potentials table QrbmPairPotentials (pairpot.h) */
   PetscReal         strength, width, trap_omega;
@@ -39,7 +41,7 @@ typedef struct {
   PetscReal         ground_tol, ground_dtau;
   PetscInt          ground_maxiter;
   char              output[PETSC_MAX_PATH_LEN];
-  PetscInt          output_interval, progress_interval;
+  PetscInt64        output_interval, progress_interval; /* steps */
   PetscBool         quiet;
   QrbmPlanner       planner;
   char              wisdom[PETSC_MAX_PATH_LEN];
@@ -48,7 +50,7 @@ typedef struct {
   QrbmMethod        method;
   PetscInt          batch_size;       /* P */
   PetscReal         rb_dt;            /* reshuffle interval Dt */
-  PetscInt          rb_steps;         /* Dt / dt */
+  PetscInt64        rb_steps;         /* Dt / dt */
   PetscInt          realizations, ranks_per_realization;
   PetscInt64        seed; /* 0..2^32-1 */
   PetscInt          rb_couple_level;  /* common random numbers with the run at 2 Dt (0: uncoupled) */
@@ -61,7 +63,7 @@ typedef struct {
   char              run_id[33];       /* identity of the run (identity.h): new, or the checkpoint's */
   char              physics_hash[17]; /* hash of the physics options (QrbmCheckpointPhysicsHash) */
   char              checkpoint_interval[64]; /* as given: "<n>" steps, "<x>t" time, "<x>s" wall s */
-  PetscInt          ckpt_steps;       /* parsed: every so many steps (0 = not by steps) */
+  PetscInt64        ckpt_steps;       /* parsed: every so many steps (0 = not by steps) */
   PetscReal         ckpt_wall;        /* parsed: every so many wall seconds (0 = not by wall time) */
   PetscInt          checkpoint_keep;
   PetscReal         max_walltime;     /* seconds, 0 = no limit */

@@ -13,7 +13,8 @@ typedef struct {
 
 /* A realisation to run: from the initial state (psi == NULL) or resumed from a checkpoint. */
 typedef struct {
-  PetscInt  k, step;
+  PetscInt   k;
+  PetscInt64 step;
   PetscBool pending; /* psi is mid-chain (see QrbmPropagator) */
   PetscBool resumed; /* read from a checkpoint */
   qcomplex *psi;     /* this rank's slab of the saved state, only on the group that runs it */
@@ -36,7 +37,7 @@ typedef struct {
   QrbmRecord       rec;
   QrbmOutput       out;
   PetscInt         ntimes;   /* output times of the run */
-  PetscInt        *tsteps;   /* their step numbers */
+  PetscInt64      *tsteps;   /* their step numbers */
   double          *rows;     /* ntimes records of the current realisation */
   double           wall;
   qcomplex        *psi0;     /* initial state, kept when a group runs several realisations */
@@ -44,7 +45,7 @@ typedef struct {
      same step), so that checks and checkpoints are collective over all ranks at one step. */
   PetscInt         nitems, nrounds, round;
   QrbmItem        *items;      /* global list: resumed items first, then fresh ones */
-  PetscInt        *round_step; /* nrounds */
+  PetscInt64      *round_step; /* nrounds */
   PetscInt        *round_item; /* nrounds x ngroups: item index or -1 (idle) */
   char            *done;       /* R flags: realisations completed before this process started */
   double           acc_n, *acc_mean, *acc_m2; /* this group's Welford accumulators (group root) */
@@ -53,12 +54,12 @@ typedef struct {
   double          *ref_rows;   /* -reference exact: its records (on the rank that holds them) */
   PetscBool        ref_done, ref_held;
   /* checks (once per step, collective over all ranks) */
-  PetscInt         work;       /* steps taken by every group in this process */
+  PetscInt64       work;       /* steps taken by every group in this process */
   QrbmAction       action;
   double           t_start, t_last_ckpt, t_last_check, step_wall_max, ckpt_cost;
   PetscInt         rows_written; /* single-trajectory runs: output rows already in the file */
   uint64_t         output_sum;   /* restart: the checkpoint's checksum of the output's kept rows */
-  PetscInt         cur_step;   /* step of the current round's items */
+  PetscInt64       cur_step;   /* step of the current round's items */
   PetscBool        cur_pending;
   PetscBool        in_reference; /* the current item is the exact reference of -reference exact */
   PetscInt         ntimes_saved; /* output times recorded in the checkpoint */

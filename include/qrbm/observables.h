@@ -4,7 +4,7 @@
 #include <hdf5.h>
 
 typedef struct {
-  PetscInt step;
+  PetscInt64 step;
   double   time;
   double   norm, e_kin, e_trap, e_int, energy; /* <H_N> and its parts (all particles) */
   double   x[QRBM_MAX_DIM], p[QRBM_MAX_DIM];   /* particle-averaged <x>, <p> per component */

@@ -13,7 +13,7 @@ typedef struct {
   const QrbmConfig *cfg;
   const QrbmRecord *rec;
   PetscInt          ntimes;
-  const PetscInt   *tsteps; /* ntimes output steps */
+  const PetscInt64 *tsteps; /* ntimes output steps */
   PetscInt          nbatch; /* K jackknife groups, 0: none */
   const double     *bcount, *bsum; /* K, K x ntimes x rec->len */
   const double     *ref_rows;      /* -reference exact: its ntimes records */

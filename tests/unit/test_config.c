@@ -236,7 +236,9 @@ static void test_invalid_refused(void **state)
     {"-method rbm -seed abc", PETSC_ERR_ARG_OUTOFRANGE, "-seed abc: valid range is 0..4294967295"},
     {"-method rbm -seed 12x", PETSC_ERR_ARG_OUTOFRANGE, "-seed 12x: valid range is 0..4294967295"},
     {"-method rbm -seed 1.5", PETSC_ERR_ARG_OUTOFRANGE, "-seed 1.5: valid range is 0..4294967295"},
-    {"-t_final 1 -dt 1e-13", PETSC_ERR_ARG_OUTOFRANGE, "-t_final / -dt = 1e+13 steps: at most 2147483646 steps"}, /* above PETSc's 32-bit integers */
+    {"-t_final 1 -dt 1e-17", PETSC_ERR_ARG_OUTOFRANGE, "-t_final / -dt = 1e+17 steps: at most 9007199254740992 steps"}, /* above 2^53 */
+    {"-t_final 1 -dt 1e-13", PETSC_ERR_ARG_OUTOFRANGE, "-output_interval 10: 1000000000001 output times of 10000000000000 steps exceed PETSc's integers"}, /* 1e13 steps are fine, 1e12 rows are not */
+    {"-output_interval 99999999999999999999", PETSC_ERR_ARG_WRONG, "option -output_interval 99999999999999999999: the value given cannot be read"}, /* beyond 64 bits */
     {"-ranks_per_realization -1", PETSC_ERR_ARG_OUTOFRANGE, "-ranks_per_realization -1: must be >= 1 (or 0 = automatic)"},
     {"-rb_expectation enumerate", PETSC_ERR_ARG_INCOMP, "-rb_expectation enumerate needs -method rbm"}, /* needs -method rbm */
     {"-method rbm -rb_enumerate_limit 0", PETSC_ERR_ARG_OUTOFRANGE, "-rb_enumerate_limit 0.: must be >= 1"},

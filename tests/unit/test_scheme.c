@@ -99,7 +99,7 @@ static void teardown(Setup *s)
 static void evolve(Setup *s, const QrbmScheme *row, PetscInt n, qcomplex *out)
 {
   QrbmPropagator pr;
-  PetscInt       done;
+  PetscInt64     done;
   s->cfg.dt = T_END / n; s->cfg.nsteps = n;
   assert_int_equal(QrbmPotentialDestroy(&s->pot), 0);
   make_potential(s, row);
@@ -271,7 +271,7 @@ static void pause_resume(Setup *s, const QrbmScheme *row, PetscBool sample, Pets
   const size_t   bytes = sizeof(qcomplex) * (size_t)s->g.xlay.count;
   qcomplex      *ref   = malloc(bytes);
   QrbmPropagator pr;
-  PetscInt       done, step = 0;
+  PetscInt64     done, step = 0;
   PetscBool      pending = PETSC_FALSE;
   assert_non_null(ref);
   memcpy(s->st.psi, s->psi0, bytes);
