@@ -652,9 +652,16 @@ static PetscErrorCode CheckPhysics(const QrbmConfig *c)
 {
   long long fmt = 0, nsteps = 0;
   hid_t     f;
+  hid_t     fapl;
   PetscFunctionBeginUser;
-  PetscCall(OpenCheckpoint(c->restart, &f));
-  PetscCall(ReadAttrLL(f, c->restart, "checkpoint_format", &fmt));
+  PetscCheck(access(c->restart, R_OK) == 0, PETSC_COMM_WORLD, PETSC_ERR_FILE_OPEN, "-restart %s: file not found or not readable", c->restart);
+  QrbmCallH5(H5Eset_auto2(H5E_DEFAULT, NULL, NULL));
+  QrbmCallH5Id(fapl, H5Pcreate(H5P_FILE_ACCESS));
+  QrbmCallH5(H5Pset_fapl_mpio(fapl, PETSC_COMM_WORLD, MPI_INFO_NULL));
+  f = H5Fopen(c->restart, H5F_ACC_RDONLY, fapl); /* collective: every rank sees the same outcome */
+  QrbmCallH5(H5Pclose(fapl));
+  if (f < 0) PetscFunctionReturn(PETSC_SUCCESS); /* truncated or no HDF5: the integrity check reports it and falls back to FILE.1 */
+  if (H5Aexists(f, "checkpoint_format") > 0) PetscCall(ReadAttrLL(f, c->restart, "checkpoint_format", &fmt));
   if (fmt == QRBM_CHECKPOINT_FORMAT && H5Aexists(f, "nsteps") > 0 && H5Lexists(f, "/physics", H5P_DEFAULT) > 0) { /* else the integrity check reports it */
     PetscCall(ReadAttrLL(f, c->restart, "nsteps", &nsteps));
     PetscCall(CheckOptions(c, f, nsteps));

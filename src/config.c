@@ -88,7 +88,7 @@ const QrbmOption QrbmOptions[] = {
   ROW("-memory_limit_mb", QRBM_OPT_REAL, "0", FREE, 0, memory_limit_mb, "memory per rank in MiB >= 0, 0 = node MemAvailable / ranks on node [MiB]"),
   ROW("-checkpoint_file", QRBM_OPT_STRING, "", FREE, 0, checkpoint_file, "checkpoint file (HDF5); empty = OUTPUT.ckpt, written only when a signal or -max_walltime stops the run"),
   ROW("-checkpoint_interval", QRBM_OPT_STRING, "", FREE, 0, checkpoint_interval, "checkpoint every <n> steps, <x>t simulated time or <x>s wall seconds, empty = only on signals/limits"),
-  ROW("-checkpoint_keep", QRBM_OPT_INT, "2", FREE, 0, checkpoint_keep, "number of checkpoints kept (FILE, FILE.1, ...) >= 1"),
+  ROW("-checkpoint_keep", QRBM_OPT_INT, "2", FREE, 0, checkpoint_keep, "number of checkpoints kept (FILE, FILE.1, ...) [1..32]"),
   ROW("-restart", QRBM_OPT_STRING, "", FREE, 0, restart, "continue the run saved in this checkpoint file"),
   ROW("-lock_takeover", QRBM_OPT_BOOL, "false", FREE, 0, lock_takeover, "take over the lock file of the output/checkpoint left by a run on another host (a requeued job)"),
   ROW("-max_walltime", QRBM_OPT_REAL, "0", FREE, 0, max_walltime, "checkpoint and exit 75 before this many wall seconds, >= 0, 0 = no limit [s]"),
@@ -369,7 +369,7 @@ static PetscErrorCode CheckCheckpoints(MPI_Comm comm, QrbmConfig *c)
   char  *end;
   double v;
   PetscFunctionBeginUser;
-  PetscCheck(c->checkpoint_keep >= 1, comm, PETSC_ERR_ARG_OUTOFRANGE, "-checkpoint_keep %" PetscInt_FMT ": must be >= 1", c->checkpoint_keep);
+  PetscCheck(c->checkpoint_keep >= 1 && c->checkpoint_keep <= QRBM_MAX_KEEP, comm, PETSC_ERR_ARG_OUTOFRANGE, "-checkpoint_keep %" PetscInt_FMT ": valid range is 1..%d", c->checkpoint_keep, QRBM_MAX_KEEP);
   PetscCheck(c->max_walltime >= 0, comm, PETSC_ERR_ARG_OUTOFRANGE, "-max_walltime %g: must be >= 0 seconds (0 = no limit)", (double)c->max_walltime);
   PetscCheck(c->checkpoint_test_delay >= 0, comm, PETSC_ERR_ARG_OUTOFRANGE, "-checkpoint_test_delay %g: must be >= 0", (double)c->checkpoint_test_delay);
   if (!c->checkpoint_interval[0]) PetscFunctionReturn(PETSC_SUCCESS);

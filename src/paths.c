@@ -229,7 +229,10 @@ static PetscErrorCode WriteLock(const char *opt, const char *file, const LockInf
   PetscCheck(fd >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "%s: cannot create the lock file %s: %s", opt, file, strerror(errno));
   const int n = snprintf(text, sizeof(text), "host=%s\npid=%ld\nslurm_job=%s\nstart=%s\n", me->host, me->pid, me->job, me->start);
   const ssize_t w = write(fd, text, (size_t)n);
+  const int     e = errno;
   close(fd);
+  if (w != n) unlink(file); /* created just now: a full disk must not leave a lock behind */
+  errno = e;
   PetscCheck(w == n, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "%s: cannot write the lock file %s: %s", opt, file, strerror(errno));
   Fmt(locks[nlocks++], NAME_LEN, "%s", file);
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -271,7 +274,7 @@ void QrbmPathsOwn(const char *path)
 }
 
 /* Files moved aside by this run: put back if it fails before it has anything to keep. */
-static char moved[2 * QRBM_MAX_BACKUPS + 8][2][NAME_LEN];
+static char moved[QRBM_MAX_KEEP + 8][2][NAME_LEN]; /* output, .part, .error.txt, the checkpoints */
 static int  nmoved;
 
 static void RestoreMoved(void)
@@ -338,6 +341,8 @@ static PetscErrorCode CheckAll(const QrbmConfig *c)
   if (lv[0]) {
     PetscCall(Resolve("-log_view", lv, lvr));
     PetscCall(CheckWritableDir("-log_view", lv, lvr));
+    struct stat st; /* PETSc writes it at the very end: a directory or read-only file would fail the finished run */
+    PetscCheck(stat(lvr, &st) != 0 || (S_ISREG(st.st_mode) && access(lvr, W_OK) == 0), PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "-log_view %s: exists and is not a writable regular file", lv);
     PetscCall(AddNamed(list, &n, "-log_view", lvr, ""));
   }
   PetscCall(CheckDistinct(list, n));

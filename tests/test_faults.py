@@ -165,6 +165,17 @@ def test_disk_full_during_checkpoint(full_disk, np_):
         assert status(full_disk / "out.h5.part") == "checkpointed"
 
 
+def test_disk_full_at_lock_leaves_no_lock(full_disk):
+    """The lock file is the first file a run creates: when the disk is full it is refused with the
+    cause and the empty lock it created is removed (a rerun must not find a stale lock)."""
+    fill(full_disk, 1024)
+    before = snapshot(full_disk)
+    res = run(["-output", "out.h5"], 3, cwd=full_disk)
+    assert_failed(res, "cannot write the lock file", "out.h5.lock: No space left on device")
+    assert_unchanged(before)
+    assert set(snapshot(full_disk)) == set(before), "no file is left behind"
+
+
 @pytest.mark.parametrize("np_", [1, 2, 3])
 def test_disk_full_during_append(full_disk, np_):
     fill(full_disk, 120 * 1024)
@@ -195,7 +206,8 @@ def test_refused_restart_leaves_other_output_untouched(tmp_path):
     (["-output", "c.h5", "-restart", "c.h5"], "-output and -restart name the same file"),
     (["-output", "x.h5", "-log_view", ":x.h5"], "-output and -log_view name the same file"),
     (["-output", "nodir/x.h5"], "-output nodir/x.h5: directory nodir: No such file or directory"),
-], ids=["ckpt_is_output", "ckpt_is_part", "logview_is_rotated_ckpt", "restart_is_output", "logview_is_output", "missing_dir"])
+    (["-output", "y.h5", "-log_view", ":."], "-log_view .: exists and is not a writable regular file"),
+], ids=["ckpt_is_output", "ckpt_is_part", "logview_is_rotated_ckpt", "restart_is_output", "logview_is_output", "missing_dir", "logview_is_directory"])
 def test_paths_refused_at_startup(tmp_path, args, needle):
     (tmp_path / "c.h5").write_bytes(b"not a checkpoint")
     (tmp_path / "x.h5").write_bytes(b"some file")
@@ -327,8 +339,9 @@ def test_lock_of_other_host_refused_then_taken_over(tmp_path):
     (["-t_final", "3", "-dt", "1e-9", "-output_interval", "1"], "-output_interval 1: 3000000001 output times of 3000000000 steps exceed PETSc's integers"),
     (["-rb_dt", "1e300", "-method", "rbm"], "-rb_dt 1e+300: 1e+302 steps of -dt 0.01 exceed the 9007199254740992 steps a run may have"),
     (["-ground_dtau", "inf", "-init", "ground"], "must be finite and >= 0 (0 = dt)"),
+    (["-checkpoint_file", "ck.h5", "-checkpoint_keep", "2147483647"], "-checkpoint_keep 2147483647: valid range is 1..32"),
     (["-checkpoint_file", "ck.h5", "-checkpoint_interval", "1e17"], "-checkpoint_interval 1e17: 1e+17 steps exceed the 9007199254740992 steps a run may have"),
-], ids=["grid_overflow", "interval_overflow", "too_many_steps", "too_many_output_times", "rb_dt_overflow", "ground_dtau_inf", "checkpoint_interval_overflow"])
+], ids=["grid_overflow", "interval_overflow", "too_many_steps", "too_many_output_times", "rb_dt_overflow", "ground_dtau_inf", "checkpoint_keep_huge", "checkpoint_interval_overflow"])
 def test_counts_refused(tmp_path, args, needle):
     res = run(["-output", "out.h5"] + args, 2, cwd=tmp_path)
     assert_failed(res, needle)
@@ -459,6 +472,18 @@ def test_corrupt_newest_falls_back_to_previous(tmp_path):
     with h5py.File(tmp_path / "out.h5", "r") as a, h5py.File(tmp_path / "ref.h5", "r") as b:
         assert a.attrs["status"].decode() == "complete"
         np.testing.assert_allclose(a["observables/x2"][()], b["observables/x2"][()], rtol=1e-12)
+
+
+def test_unreadable_newest_falls_back_to_previous(tmp_path):
+    """A newest checkpoint cut short (not even HDF5 any more) is reported and FILE.1 is used."""
+    res = run(["-output", "out.h5"] + CK, 2, cwd=tmp_path, env={"QRBM_TEST_FAULT": "checking the norm and energy@1+#5"})
+    assert_failed(res, "injected failure")
+    ck = tmp_path / "ck.h5"
+    ck.write_bytes(ck.read_bytes()[:1000])
+    res = run(["-output", "out.h5", "-restart", "ck.h5"] + CK, 2, cwd=tmp_path)
+    assert res.returncode == 0, res.text
+    assert "the newest checkpoint failed its checks" in res.text and "cannot open as HDF5" in res.text, res.text
+    assert status(tmp_path / "out.h5") == "complete"
 
 
 def test_crossed_runs_of_identical_physics_refused(tmp_path):

@@ -11,6 +11,8 @@
 #define QRBM_MAX_PARTICLES 16
 /* Most time steps of a run: step numbers stay exact in the float64 datasets (2^53). */
 #define QRBM_MAX_STEPS 9007199254740992LL
+/* Most checkpoints kept (-checkpoint_keep): every one is a name checked at start-up and rotated. */
+#define QRBM_MAX_KEEP 32
 #define QRBM_VERSION       "0.1.0"
 #define QRBM_FORMAT_VERSION 2 /* 2: run_id, physics_hash, provenance */
 
