@@ -130,7 +130,7 @@ CASES = {
     "output_interval_0":       (1, ["-output_interval", "0"], [r"-output_interval 0: must be >= 1 step"], None, []),
     "progress_interval_negative": (1, ["-progress_interval", "-1"], [r"-progress_interval -1: must be >= 0 steps"], None, []),
     # checkpoint options (validated before anything is written)
-    "checkpoint_keep_0":       (1, ["-checkpoint_keep", "0"], [r"-checkpoint_keep 0: must be >= 1"], None, []),
+    "checkpoint_keep_0":       (1, ["-checkpoint_keep", "0"], [r"-checkpoint_keep 0: valid range is 1\.\.32"], None, []),
     "max_walltime_negative":   (1, ["-max_walltime", "-1"], [r"-max_walltime -1\.?: must be >= 0 seconds"], None, []),
     "checkpoint_interval_without_file": (1, ["-checkpoint_interval", "1"], [r"-checkpoint_interval needs -checkpoint_file"], None, []),
     "checkpoint_interval_bogus": (1, ["-checkpoint_file", "ck.h5", "-checkpoint_interval", "2x"],
@@ -280,7 +280,7 @@ CHECKPOINT_BAD = [
     ("interval-unit", None, {"checkpoint_interval": "5m"}, None, False, ["-checkpoint_interval 5m: expected <n>"]),
     ("interval-no-file", None, {"checkpoint_interval": "2", "checkpoint_file": False}, None, False,
      ["-checkpoint_interval needs -checkpoint_file"]),
-    ("keep-0", None, {"checkpoint_keep": 0}, None, False, ["-checkpoint_keep 0: must be >= 1"]),
+    ("keep-0", None, {"checkpoint_keep": 0}, None, False, ["-checkpoint_keep 0: valid range is 1..32"]),
 ]
 
 
