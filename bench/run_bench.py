@@ -1,35 +1,37 @@
 #!/usr/bin/env python3
-"""qrbm benchmark suite (`make bench`): where the time of a Strang step goes, and how it compares.
+"""qrbm benchmark suite (`make bench`): where the time of a step goes, and how it compares.
 
 For each case (A: N=4, M=64, d=1; B: N=6, M=16, d=1; 16.7 M points, 268 MB each):
-  * the random batch step (P = 2, Dt = dt) at 1 rank: its potential step (QrbmPotentialRB), the
-    shuffle + broadcast (QrbmShuffleBcast), and its ratio to the exact step;
   * bin/qrbm at 1 rank x 1 thread, 1 rank x 2 threads and 2 ranks x 1 thread, a few exact Strang
     steps with -fftw_planner measure (wisdom cache in a temporary XDG_CACHE_HOME) and -log_view; from the
     TimeLoop stage: time of the leading-axes forward+backward FFT pair (event QrbmFFT, 2 calls per
     pair), of the fused trailing-axes transforms and phase (QrbmKinetic) and of the potential step
     (QrbmPotential). A steady-state step is pair + kinetic + potential (qrbm merges adjacent kinetic
     half-steps: n steps = n+1 pairs); TimeLoop/n (which also holds the extra pair and the final
-    observables) is shown as well. Speed-ups of 2 threads and of 2 ranks, per phase;
-  * build/bench/bench_potential: QrbmPotentialApply against a naive per-point pair sum + exp
-    on the same array, and one plain memory pass (psi *= c) as the bandwidth reference.
-  * bench/numpy_step.py: the same step in NumPy (run without OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE).
-  * build/bench/bench_step, every scheme of `bin/qrbm -help` at 1 rank x 1 thread: a steady-state
-    step / (FFT pairs per step x one plain FFTW-MPI forward + backward pair of the whole array), both
-    timed in the same process (--clock cpu: process CPU time, less disturbed by other jobs);
+    observables) is shown as well. Speed-ups of 2 threads and of 2 ranks, per phase, each next to
+    the STREAM-like bound;
+  * build/bench/bench_step, every scheme of `bin/qrbm -help` (the scheme table) at 1 rank x 1 thread:
+    a steady-state step / (FFT pairs per step x one plain FFTW-MPI forward + backward pair of the
+    whole array), both timed in the same process (--clock cpu: process CPU time, less disturbed by
+    other jobs); it plans through the same wisdom cache, so only its first run plans;
   * build/bench/bench_stream: a STREAM-like in-place pass psi *= c over the same number of points at
     1 and 2 threads; the bandwidth ratio bounds the thread speed-up of memory-bound phases;
   * planning: QrbmFFTPlan of a first run with an empty wisdom cache and of a second identical run;
   * build/bench/bench_rdm: R_1 (QrbmRdmLabel of the last label, QrbmRdmLabelAverage) against one
     plain zgemm Gram product Z Z^H of the same shape, at 1 and 2 threads, on the loaded BLAS.
-Then the ensemble throughput (realisation-steps per second) of 4 realisations of N=4, M=32 on 2 ranks
-as 1 group of 2 ranks and as 2 groups of 1 rank. Prints one table; writes nothing into the repository. The machine has 2 cores: other jobs running
-at the same time distort every number.
+With --full also: build/bench/bench_potential (QrbmPotentialApply against a naive per-point pair sum
++ exp, one plain memory pass), bench/numpy_step.py (the same step in NumPy), the random batch step
+(P = 2, Dt = dt: QrbmPotentialRB, QrbmShuffleBcast, ratio to the exact step) and the ensemble
+throughput (realisation-steps per second) of 4 realisations of N=4, M=32 on 2 ranks as 1 group of 2
+ranks and as 2 groups of 1 rank; and more repeats and steps (see DEFAULTS).
 
-qrbm phases are the best of --repeat runs (per phase), i.e. the quietest; the script waits (at most 60 s
-in all) for other processes to go quiet before each measurement and reports the CPU they used meanwhile.
+The default run takes about 10 minutes on a quiet 2-core machine, --full about 25. Prints one table
+(every figure of issue 11 with its target); writes nothing into the repository. The machine has 2
+cores: other jobs running at the same time distort every number (the table says how much CPU they
+used). qrbm phases are the best of --repeat runs (per phase), i.e. the quietest; the script waits
+(at most 60 s in all) for other processes to go quiet before each measurement.
 
-Options: --steps S (default 10), --repeat R (default 2), --cases A,B, --clock wall|cpu (step/pair ratios),
+Options: --full, --steps S, --repeat R, --cases A,B, --clock wall|cpu (step/pair ratios),
 --keep DIR (keep logs, the wisdom cache and outputs in DIR).
 """
 import argparse
@@ -158,16 +160,19 @@ def qrbm_case(case, ranks, threads, steps, work, scheme="strang"):
     with open(os.path.join(work, f"{case}.np{ranks}.t{threads}.{scheme}.log"), "w") as f:
         f.write(out)
     loop, ev = parse_log_view(out)
-    for name in ("QrbmFFT", "QrbmKinetic", "QrbmPotential"):
+    for name in ("QrbmKinetic", "QrbmPotential"):
         if name not in ev:
             raise SystemExit(f"run_bench: event {name} missing from the TimeLoop stage")
-    nfft, tfft = ev["QrbmFFT"]
-    pair = 2 * tfft / nfft
-    kin = ev["QrbmKinetic"][1] / ev["QrbmKinetic"][0]
+    # Every kinetic sub-step logs QrbmKinetic once (the fused or one-rank pass, or the phase at the
+    # output time), with its distributed transforms, if any, in QrbmFFT; n steps have n pairs + 1
+    # kinetic sub-steps (merged ends).
+    nkin = ev["QrbmKinetic"][0]
+    fft = ev.get("QrbmFFT", (0, 0.0))[1] / nkin
+    kin = ev["QrbmKinetic"][1] / nkin
     pot = ev["QrbmPotential"][1] / ev["QrbmPotential"][0]
-    pairs = round((nfft / 2 - 1) / steps)  # n steps cost n * pairs + 1 FFT pairs (merged sub-steps)
+    pairs = round((nkin - 1) / steps)
     pots = ev["QrbmPotential"][0] / steps
-    return dict(pair=pair, kin=kin, pot=pot, pairs=pairs, pots=pots, step=pairs * (pair + kin) + pots * pot, loop=loop / steps,
+    return dict(pair=fft, kin=kin, pot=pot, pairs=pairs, pots=pots, step=pairs * (fft + kin) + pots * pot, loop=loop / steps,
                 other=(loop - sum(t for _, t in ev.values())) / steps)
 
 
@@ -187,11 +192,12 @@ def stream(points):
     return {int(kv(ln)["threads"]): float(kv(ln)["scale_GBs"]) for ln in out.splitlines() if ln.startswith("bench_stream")}
 
 
-def step_cost(case, scheme, clock):
-    """bench_step at 1 rank x 1 thread with -fftw_planner measure."""
+def step_cost(case, scheme, clock, work, size):
+    """bench_step at 1 rank x 1 thread with -fftw_planner measure, through the run's wisdom cache."""
     c = CASES[case]
     out = run(mpirun(1, 1) + [BENCH_STEP, "-particles", str(c["particles"]), "-grid", str(c["grid"]), "-dim", str(c["dim"]),
-                               "-dt", repr(DT), "-scheme", scheme, "-fftw_planner", "measure", "-reps", "3", "-clock", clock])
+                               "-dt", repr(DT), "-scheme", scheme, "-fftw_planner", "measure", "-clock", clock,
+                               "-reps", str(size["step_reps"]), "-nsteps", str(size["step_n"])], env=qrbm_env(work))
     return kv([ln for ln in out.splitlines() if ln.startswith("bench_step")][0])
 
 
@@ -211,11 +217,11 @@ def qrbm_rb(case, steps, work):
         "-method", "rbm", "-fftw_planner", "measure",
         "-output", os.path.join(work, f"{case}.rbm.h5"), "-log_view"], env=qrbm_env(work))
     _, ev = parse_log_view(out)
-    nfft, tfft = ev["QrbmFFT"]
+    nkin = ev["QrbmKinetic"][0]
     pot = ev["QrbmPotentialRB"][1] / ev["QrbmPotentialRB"][0]
     shuffle = ev["QrbmShuffleBcast"][1] / ev["QrbmShuffleBcast"][0]
-    kin = ev["QrbmKinetic"][1] / ev["QrbmKinetic"][0]
-    return dict(pot=pot, shuffle=shuffle, step=2 * tfft / nfft + kin + pot + shuffle)
+    kin = (ev.get("QrbmFFT", (0, 0.0))[1] + ev["QrbmKinetic"][1]) / nkin
+    return dict(pot=pot, shuffle=shuffle, step=kin + pot + shuffle)
 
 
 ENSEMBLE = dict(particles=4, grid=32, dim=1, realizations=4)  # 1 M points: 4 realisations on 2 ranks
@@ -256,14 +262,161 @@ def loadavg():
         return float("nan")
 
 
+# What a run measures. bench_step's cost is (reps + 1) x (nsteps + 2) steps per scheme, i.e. for bm11
+# (11 FFT pairs per step) 264 pairs at --full sizes: with two runs per scheme, two cases and a
+# re-planning per run (before the wisdom cache was used) that section alone took over 20 minutes on
+# the loaded machine, which looked like a stall after the first step/pair rows.
+DEFAULTS = {False: dict(steps=6, repeat=2, step_reps=2, step_n=1, scheme_runs=1),
+            True: dict(steps=10, repeat=2, step_reps=3, step_n=4, scheme_runs=2)}
+
+
+def section(label, t0):
+    print(f"[bench]   ({label}: {time.time() - t0:.0f} s)", flush=True)
+
+
+def measure_threads(case, r, a, size, work):
+    t0 = time.time()
+    for ranks, threads in CONFIGS:
+        r[(ranks, threads)] = best_of(case, ranks, threads, size["steps"], size["repeat"], work, "strang")
+    r["stream"] = stream(CASES_POINTS)
+    print(f"[bench]   in-place pass bandwidth: {r['stream'][1]:.2f} GB/s (1 thread), {r['stream'][2]:.2f} GB/s (2 threads)", flush=True)
+    section("threads and ranks", t0)
+
+
+def measure_schemes(case, r, a, size, work):
+    t0 = time.time()
+    r["schemes"] = {}
+    for s in SCHEMES:
+        print(f"[bench]   step / FFT pairs, {s} ...", flush=True)
+        runs = [step_cost(case, s, a.clock, work, size) for _ in range(size["scheme_runs"])]
+        r["schemes"][s] = min(runs, key=lambda x: float(x["step_over_pairs"]))  # the quietest
+        print(f"[bench]   step / FFT pairs, {s}: {', '.join(x['step_over_pairs'] for x in runs)}", flush=True)
+    section("schemes", t0)
+
+
+def measure_plan_rdm(case, r, work):
+    t0 = time.time()
+    plan_dir = os.path.join(work, f"plan-{case}")
+    r["plan"] = [plan_time(case, plan_dir, i) for i in (1, 2)]
+    print(f"[bench]   planning: first run {r['plan'][0]:.3f} s, second run {r['plan'][1]:.4f} s", flush=True)
+    r["rdm"] = {t: rdm(case, t) for t in (1, 2)}
+    print(f"[bench]   R_1: {float(r['rdm'][1]['label_s']):.4f} s, plain Gram product {float(r['rdm'][1]['gram_s']):.4f} s "
+          f"(OpenBLAS kernels: {r['rdm'][1]['openblas_core']})", flush=True)
+    section("planning and R_1", t0)
+
+
+def measure_full(case, r, size, work):
+    """--full only: potential micro-benchmark, NumPy step, random batch step."""
+    c = CASES[case]
+    t0 = time.time()
+    line = run(mpirun(1, 1) + [BENCH_POT, "-particles", str(c["particles"]), "-grid", str(c["grid"]),
+                                "-dim", str(c["dim"]), "-dt", repr(DT), "-reps", "3", "-threads", "1"])
+    r["pot"] = kv([ln for ln in line.splitlines() if ln.startswith("bench_potential")][0])
+    print(f"[bench]   potential micro-benchmark: hoisted {float(r['pot']['hoisted_s']):.4f} s, naive {float(r['pot']['naive_s']):.4f} s", flush=True)
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+    line = run([PY, NUMPY_STEP, "--particles", str(c["particles"]), "--grid", str(c["grid"]), "--dim", str(c["dim"]),
+                "--dt", repr(DT), "--steps", "2"], env=env)
+    r["numpy"] = kv([ln for ln in line.splitlines() if ln.startswith("numpy_step")][0])
+    print(f"[bench]   numpy step {float(r['numpy']['step_s']):.3f} s", flush=True)
+    rb = [qrbm_rb(case, size["steps"], work) for _ in range(size["repeat"])]
+    r["rb"] = {k: min(x[k] for x in rb) for k in rb[0]}
+    print(f"[bench]   random batch step {r['rb']['step']:.4f} s", flush=True)
+    section("--full extras", t0)
+
+
+def ratio(a, b):
+    return a / b if b > 0 else float("nan")
+
+
+def ok(v, target, ge):
+    return "ok" if (v >= target if ge else v <= target) else "MISS"
+
+
+def thread_rows(res, cases, clock):
+    """Per-configuration phases, then the 2-thread and 2-rank speed-ups, each next to its bound."""
+    rows = []  # (label, [values per case], fmt, (target, ge) or None, note)
+    for ranks, threads in CONFIGS:
+        tag = f"{ranks}r x {threads}t"
+        for key, name in (("pair", "kinetic sub-step: distributed FFTs (QrbmFFT)"), ("kin", "kinetic sub-step: in-cache pass(es) (QrbmKinetic)"),
+                          ("pot", "potential step"), ("step", "step = pair+kin+pot"), ("loop", "TimeLoop / steps")):
+            rows.append((f"[{tag}] {name} [s]", [res[k][(ranks, threads)][key] for k in cases], "{:.4f}", None, ""))
+    bound = [res[k]["stream"][2] / res[k]["stream"][1] for k in cases]
+    note = "  (memory-bound limit: STREAM 2t/1t " + "/".join("%.2f" % b for b in bound) + ")"
+    rows.append(("in-place pass bandwidth 1t / 2t [GB/s]", [f"{res[k]['stream'][1]:.2f} / {res[k]['stream'][2]:.2f}" for k in cases], "{}", None, ""))
+    rows.append(("memory-bound speed-up limit (STREAM 2t/1t)", bound, "{:.3f}", None, ""))
+    rows.append(("speed-up 1r x 2t vs 1r x 1t (step)", [ratio(res[k][(1, 1)]["step"], res[k][(1, 2)]["step"]) for k in cases], "{:.3f}",
+                 ([TARGET_THREAD[k] for k in cases], True), note))
+    for ph, name in (("pair", "distributed FFTs"), ("kin", "kinetic in-cache passes"), ("pot", "potential step")):
+        rows.append((f"speed-up 1r x 2t vs 1r x 1t ({name})", [ratio(res[k][(1, 1)][ph], res[k][(1, 2)][ph]) for k in cases], "{:.3f}", None, note))
+    rows.append(("speed-up 2r x 1t vs 1r x 1t (step)", [ratio(res[k][(1, 1)]["step"], res[k][(2, 1)]["step"]) for k in cases], "{:.3f}", None, note))
+    return rows
+
+
+def scheme_rows(res, cases, clock):
+    rows = []
+    for s in SCHEMES:
+        sc = {k: res[k]["schemes"][s] for k in cases}
+        rows.append((f"[{clock}] {s}: FFT pairs per step", [int(sc[k]["pairs"]) for k in cases], "{:d}", None, ""))
+        rows.append((f"[{clock}] {s}: plain FFTW pair / qrbm unfused pair [s]", [f"{float(sc[k]['fftw_pair_s']):.4f} / {float(sc[k]['pair_s']):.4f}" for k in cases], "{}", None, ""))
+        rows.append((f"[{clock}] {s}: kinetic sub-step: qrbm / FFTW pair + phase [s]", [f"{float(sc[k]['kinetic_s']):.4f} / {float(sc[k]['plain_kinetic_s']):.4f}" for k in cases], "{}", None, ""))
+        rows.append((f"[{clock}] {s}: potential stage [s]", [float(sc[k]["potential_s"]) for k in cases], "{:.4f}", None, ""))
+        rows.append((f"[{clock}] {s}: step / (pairs x FFTW pair)", [float(sc[k]["step_over_pairs"]) for k in cases], "{:.3f}", (TARGET_STEP_OVER_PAIR, False), ""))
+    return rows
+
+
+def plan_rdm_rows(res, cases):
+    rows = [("planning (measure): first run, empty cache [s]", [res[k]["plan"][0] for k in cases], "{:.3f}", None, ""),
+            ("planning: second identical run [s]", [res[k]["plan"][1] for k in cases], "{:.4f}", None, ""),
+            ("planning: second / first", [res[k]["plan"][1] / res[k]["plan"][0] for k in cases], "{:.4f}", (TARGET_PLAN_RATIO, False), "")]
+    for t in (1, 2):
+        rows.append((f"R_1 (last label, exact run), {t}t [s]", [float(res[k]["rdm"][t]["label_s"]) for k in cases], "{:.4f}", None, ""))
+        rows.append((f"R_1 label average (RB run), {t}t [s]", [float(res[k]["rdm"][t]["average_s"]) for k in cases], "{:.4f}", None, ""))
+        rows.append((f"plain zgemm Gram product, same shape, {t}t [s]", [float(res[k]["rdm"][t]["gram_s"]) for k in cases], "{:.4f}", None, ""))
+        rows.append((f"R_1 / plain Gram product, {t}t", [float(res[k]["rdm"][t]["label_over_gram"]) for k in cases], "{:.3f}", None, ""))
+    rows.append(("BLAS: OpenBLAS kernel set", [res[k]["rdm"][1]["openblas_core"] for k in cases], "{}", None, ""))
+    return rows
+
+
+def full_rows(res, cases):
+    P = lambda k: res[k]["pot"]
+    return [("potential: hoisted QrbmPotentialApply [s]", [float(P(k)["hoisted_s"]) for k in cases], "{:.4f}", None, ""),
+            ("potential: naive per-point sum+exp [s]", [float(P(k)["naive_s"]) for k in cases], "{:.4f}", None, ""),
+            ("potential: naive / hoisted (speed-up)", [float(P(k)["ratio_naive_over_hoisted"]) for k in cases], "{:.2f}", None, ""),
+            ("potential: |hoisted-naive| / max|psi|", [float(P(k)["max_rel_diff"]) for k in cases], "{:.1e}", None, ""),
+            ("one memory pass psi *= c (1t) [s]", [float(P(k)["mempass_s"]) for k in cases], "{:.4f}", None, ""),
+            ("NumPy step (1 core) [s]", [float(res[k]["numpy"]["step_s"]) for k in cases], "{:.3f}", None, ""),
+            ("NumPy step / qrbm step (1r x 1t)", [float(res[k]["numpy"]["step_s"]) / res[k][(1, 1)]["step"] for k in cases], "{:.2f}", (TARGET_NUMPY, True), ""),
+            ("RB potential step (P=2) [s]", [res[k]["rb"]["pot"] for k in cases], "{:.4f}", None, ""),
+            ("RB shuffle + broadcast [s]", [res[k]["rb"]["shuffle"] for k in cases], "{:.2e}", None, ""),
+            ("RB potential / exact potential", [res[k]["rb"]["pot"] / res[k][(1, 1)]["pot"] for k in cases], "{:.3f}", None, ""),
+            ("RB step / exact step (1r x 1t)", [res[k]["rb"]["step"] / res[k][(1, 1)]["step"] for k in cases], "{:.3f}", None, "")]
+
+
+def print_table(rows, cases, title):
+    width = max(len(r[0]) for r in rows) + 2
+    head = "".join(f"{k + ': N=%d M=%d d=%d' % (CASES[k]['particles'], CASES[k]['grid'], CASES[k]['dim']):>20}" for k in cases)
+    print()
+    print(title)
+    print(f"{'':{width}}{head}   target")
+    for label, vals, fmt, tgt, note in rows:
+        line = f"{label:{width}}" + "".join(f"{fmt.format(v):>20}" for v in vals)
+        if tgt:
+            per = tgt[0] if isinstance(tgt[0], list) else [tgt[0]] * len(vals)
+            line += f"   {'>=' if tgt[1] else '<='} {'/'.join('%g' % x for x in per)}  " + " ".join(ok(v, x, tgt[1]) for v, x in zip(vals, per))
+        print(line + note)
+
+
 def main():
     ap = argparse.ArgumentParser(description="qrbm benchmark suite")
-    ap.add_argument("--steps", type=int, default=10)
+    ap.add_argument("--full", action="store_true", help="also the NumPy, random batch, ensemble and potential micro-benchmarks; more repeats")
+    ap.add_argument("--steps", type=int, help="Strang steps per qrbm run (default 6, --full 10)")
     ap.add_argument("--cases", default="A,B")
-    ap.add_argument("--repeat", type=int, default=2, help="runs of each qrbm configuration (best of, per phase)")
+    ap.add_argument("--repeat", type=int, help="runs of each qrbm configuration (best of, per phase; default 2)")
     ap.add_argument("--clock", choices=("wall", "cpu"), default="wall", help="clock of the step / FFT pair ratios (bench_step -clock)")
     ap.add_argument("--keep", help="directory for logs, wisdom and outputs (default: a temporary one)")
     a = ap.parse_args()
+    size = dict(DEFAULTS[a.full])
+    size.update({k: v for k, v in (("steps", a.steps), ("repeat", a.repeat)) if v})
     cases = a.cases.split(",")
     SCHEMES.extend(schemes())
     for exe in (QRBM, BENCH_POT, BENCH_RDM, BENCH_STREAM, BENCH_STEP):
@@ -285,104 +438,33 @@ def main():
         r = res[case] = {}
         n0 = len(FOREIGN)
         print(f"[bench] case {case}: N={c['particles']} M={c['grid']} d={c['dim']}", flush=True)
-        for ranks, threads in CONFIGS:
-            r[(ranks, threads)] = best_of(case, ranks, threads, a.steps, a.repeat, work, "strang")
-        r["schemes"] = {}
-        for s in SCHEMES:
-            runs = [step_cost(case, s, a.clock) for _ in range(a.repeat)]
-            r["schemes"][s] = min(runs, key=lambda x: float(x["step_over_pairs"]))  # the quietest
-            print(f"[bench]   step / FFT pairs, {s}: {', '.join(x['step_over_pairs'] for x in runs)}", flush=True)
-        plan_dir = os.path.join(work, f"plan-{case}")
-        r["plan"] = [plan_time(case, plan_dir, i) for i in (1, 2)]
-        print(f"[bench]   planning: first run {r['plan'][0]:.3f} s, second run {r['plan'][1]:.4f} s", flush=True)
-        r["stream"] = stream(CASES_POINTS)
-        print(f"[bench]   in-place pass bandwidth: {r['stream'][1]:.2f} GB/s (1 thread), {r['stream'][2]:.2f} GB/s (2 threads)", flush=True)
-        r["rdm"] = {t: rdm(case, t) for t in (1, 2)}
-        print(f"[bench]   R_1: {float(r['rdm'][1]['label_s']):.4f} s, plain Gram product {float(r['rdm'][1]['gram_s']):.4f} s "
-              f"(OpenBLAS kernels: {r['rdm'][1]['openblas_core']})", flush=True)
-        line = run(mpirun(1, 1) + [BENCH_POT, "-particles", str(c["particles"]), "-grid", str(c["grid"]),
-                                    "-dim", str(c["dim"]), "-dt", repr(DT), "-reps", "3", "-threads", "1"])
-        r["pot"] = kv([ln for ln in line.splitlines() if ln.startswith("bench_potential")][0])
-        print(f"[bench]   potential micro-benchmark: hoisted {float(r['pot']['hoisted_s']):.4f} s, naive {float(r['pot']['naive_s']):.4f} s", flush=True)
-        env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
-        line = run([PY, NUMPY_STEP, "--particles", str(c["particles"]), "--grid", str(c["grid"]), "--dim", str(c["dim"]),
-                    "--dt", repr(DT), "--steps", "2"], env=env)
-        r["numpy"] = kv([ln for ln in line.splitlines() if ln.startswith("numpy_step")][0])
-        print(f"[bench]   numpy step {float(r['numpy']['step_s']):.3f} s", flush=True)
-        rb = [qrbm_rb(case, a.steps, work) for _ in range(a.repeat)]
-        r["rb"] = {k: min(x[k] for x in rb) for k in rb[0]}
-        print(f"[bench]   random batch step {r['rb']['step']:.4f} s", flush=True)
+        measure_threads(case, r, a, size, work)
+        measure_schemes(case, r, a, size, work)
+        measure_plan_rdm(case, r, work)
+        if a.full:
+            measure_full(case, r, size, work)
         r["foreign"] = max(FOREIGN[n0:])
-    n0 = len(FOREIGN)
-    print(f"[bench] ensemble: N={ENSEMBLE['particles']} M={ENSEMBLE['grid']}, {ENSEMBLE['realizations']} realisations on 2 ranks", flush=True)
-    thr = {g: max(ensemble_throughput(g, a.steps, work) for _ in range(a.repeat)) for g in (1, 2)}
-    foreign_ens = max(FOREIGN[n0:])
+    if a.full:
+        n0 = len(FOREIGN)
+        print(f"[bench] ensemble: N={ENSEMBLE['particles']} M={ENSEMBLE['grid']}, {ENSEMBLE['realizations']} realisations on 2 ranks", flush=True)
+        thr = {g: max(ensemble_throughput(g, size["steps"], work) for _ in range(size["repeat"])) for g in (1, 2)}
+        foreign_ens = max(FOREIGN[n0:])
     load1 = loadavg()
 
-    def ok(v, target, ge):
-        return "ok" if (v >= target if ge else v <= target) else "MISS"
-
-    rows = []  # (label, [values per case], fmt, (target, ge) or None)
-    for ranks, threads in CONFIGS:
-        tag = f"{ranks}r x {threads}t"
-        rows.append((f"[{tag}] leading-axes FFT pair (QrbmFFT) [s]", [res[k][(ranks, threads)]["pair"] for k in cases], "{:.4f}", None))
-        rows.append((f"[{tag}] trailing FFTs + phase (QrbmKinetic) [s]", [res[k][(ranks, threads)]["kin"] for k in cases], "{:.4f}", None))
-        rows.append((f"[{tag}] potential step [s]", [res[k][(ranks, threads)]["pot"] for k in cases], "{:.4f}", None))
-        rows.append((f"[{tag}] step = pair+kin+pot [s]", [res[k][(ranks, threads)]["step"] for k in cases], "{:.4f}", None))
-        rows.append((f"[{tag}] TimeLoop / steps [s]", [res[k][(ranks, threads)]["loop"] for k in cases], "{:.4f}", None))
-    for s in SCHEMES:
-        sc = {k: res[k]["schemes"][s] for k in cases}
-        rows.append((f"[{a.clock}] {s}: FFT pairs per step", [int(sc[k]["pairs"]) for k in cases], "{:d}", None))
-        rows.append((f"[{a.clock}] {s}: plain FFTW pair / qrbm unfused pair [s]", [f"{float(sc[k]['fftw_pair_s']):.4f} / {float(sc[k]['pair_s']):.4f}" for k in cases], "{}", None))
-        rows.append((f"[{a.clock}] {s}: fused kinetic / potential [s]", [f"{float(sc[k]['kinetic_s']):.4f} / {float(sc[k]['potential_s']):.4f}" for k in cases], "{}", None))
-        rows.append((f"[{a.clock}] {s}: step / (pairs x FFTW pair)", [float(sc[k]["step_over_pairs"]) for k in cases], "{:.3f}", (TARGET_STEP_OVER_PAIR, False)))
-    rows.append(("speed-up 1r x 2t vs 1r x 1t (step)", [res[k][(1, 1)]["step"] / res[k][(1, 2)]["step"] for k in cases], "{:.3f}", ([TARGET_THREAD[k] for k in cases], True)))
-    for ph, name in (("pair", "FFT pair"), ("kin", "kinetic phase"), ("pot", "potential step")):
-        rows.append((f"speed-up 1r x 2t vs 1r x 1t ({name})", [res[k][(1, 1)][ph] / res[k][(1, 2)][ph] for k in cases], "{:.3f}", None))
-    rows.append(("in-place pass bandwidth 1t / 2t [GB/s]", [f"{res[k]['stream'][1]:.2f} / {res[k]['stream'][2]:.2f}" for k in cases], "{}", None))
-    rows.append(("memory-bound speed-up limit (STREAM 2t/1t)", [res[k]["stream"][2] / res[k]["stream"][1] for k in cases], "{:.3f}", None))
-    rows.append(("planning (measure): first run, empty cache [s]", [res[k]["plan"][0] for k in cases], "{:.3f}", None))
-    rows.append(("planning: second identical run [s]", [res[k]["plan"][1] for k in cases], "{:.4f}", None))
-    rows.append(("planning: second / first", [res[k]["plan"][1] / res[k]["plan"][0] for k in cases], "{:.4f}", (TARGET_PLAN_RATIO, False)))
-    for t in (1, 2):
-        rows.append((f"R_1 (last label, exact run), {t}t [s]", [float(res[k]["rdm"][t]["label_s"]) for k in cases], "{:.4f}", None))
-        rows.append((f"R_1 label average (RB run), {t}t [s]", [float(res[k]["rdm"][t]["average_s"]) for k in cases], "{:.4f}", None))
-        rows.append((f"plain zgemm Gram product, same shape, {t}t [s]", [float(res[k]["rdm"][t]["gram_s"]) for k in cases], "{:.4f}", None))
-        rows.append((f"R_1 / plain Gram product, {t}t", [float(res[k]["rdm"][t]["label_over_gram"]) for k in cases], "{:.3f}", None))
-    rows.append(("BLAS: OpenBLAS kernel set", [res[k]["rdm"][1]["openblas_core"] for k in cases], "{}", None))
-    rows.append(("speed-up 2r x 1t vs 1r x 1t (step)", [res[k][(1, 1)]["step"] / res[k][(2, 1)]["step"] for k in cases], "{:.3f}", None))
-    rows.append(("potential: hoisted QrbmPotentialApply [s]", [float(res[k]["pot"]["hoisted_s"]) for k in cases], "{:.4f}", None))
-    rows.append(("potential: naive per-point sum+exp [s]", [float(res[k]["pot"]["naive_s"]) for k in cases], "{:.4f}", None))
-    rows.append(("potential: hoisted / naive time", [float(res[k]["pot"]["hoisted_s"]) / float(res[k]["pot"]["naive_s"]) for k in cases], "{:.4f}", None))
-    rows.append(("potential: naive / hoisted (speed-up)", [float(res[k]["pot"]["ratio_naive_over_hoisted"]) for k in cases], "{:.2f}", None))
-    rows.append(("potential: |hoisted-naive| / max|psi|", [float(res[k]["pot"]["max_rel_diff"]) for k in cases], "{:.1e}", None))
-    rows.append(("one memory pass psi *= c (1t) [s]", [float(res[k]["pot"]["mempass_s"]) for k in cases], "{:.4f}", None))
-    rows.append(("NumPy step (1 core) [s]", [float(res[k]["numpy"]["step_s"]) for k in cases], "{:.3f}", None))
-    rows.append(("other jobs' CPU during runs (cores, max)", [res[k]["foreign"] for k in cases], "{:.2f}", None))
-    rows.append(("NumPy step / qrbm step (1r x 1t)", [float(res[k]["numpy"]["step_s"]) / res[k][(1, 1)]["step"] for k in cases], "{:.2f}", (TARGET_NUMPY, True)))
-
-    rows.append(("RB potential step (P=2) [s]", [res[k]["rb"]["pot"] for k in cases], "{:.4f}", None))
-    rows.append(("RB shuffle + broadcast [s]", [res[k]["rb"]["shuffle"] for k in cases], "{:.2e}", None))
-    rows.append(("RB potential / exact potential", [res[k]["rb"]["pot"] / res[k][(1, 1)]["pot"] for k in cases], "{:.3f}", None))
-    rows.append(("RB step / exact step (1r x 1t)", [res[k]["rb"]["step"] / res[k][(1, 1)]["step"] for k in cases], "{:.3f}", None))
-
-    width = max(len(r[0]) for r in rows) + 2
-    head = "".join(f"{k + ': N=%d M=%d d=%d' % (CASES[k]['particles'], CASES[k]['grid'], CASES[k]['dim']):>20}" for k in cases)
-    print()
-    print(f"qrbm benchmark: {a.steps} Strang steps (exact interaction, dt {DT}), -fftw_planner measure, 16.7 M points per case")
-    print(f"{'':{width}}{head}   target")
-    for label, vals, fmt, tgt in rows:
-        line = f"{label:{width}}" + "".join(f"{fmt.format(v):>20}" for v in vals)
-        if tgt:
-            per = tgt[0] if isinstance(tgt[0], list) else [tgt[0]] * len(vals)
-            line += f"   {'>=' if tgt[1] else '<='} {'/'.join('%g' % x for x in per)}  " + " ".join(ok(v, x, tgt[1]) for v, x in zip(vals, per))
-        print(line)
-    print(f"ensemble throughput, N={ENSEMBLE['particles']} M={ENSEMBLE['grid']} d=1, {ENSEMBLE['realizations']} realisations on 2 ranks "
-          f"(other jobs' CPU {foreign_ens:.2f} cores):")
-    print(f"  1 group x 2 ranks: {thr[1]:.1f} realisation-steps/s;  2 groups x 1 rank: {thr[2]:.1f} realisation-steps/s;  ratio {thr[2] / thr[1]:.2f}")
+    rows = thread_rows(res, cases, a.clock) + scheme_rows(res, cases, a.clock) + plan_rdm_rows(res, cases)
+    if a.full:
+        rows += full_rows(res, cases)
+    rows.append(("other jobs' CPU during runs (cores, max)", [res[k]["foreign"] for k in cases], "{:.2f}", None, ""))
+    print_table(rows, cases, f"qrbm benchmark{' (--full)' if a.full else ''}: {size['steps']} Strang steps per qrbm run (exact interaction, dt {DT}), "
+                f"-fftw_planner measure, 16.7 M points per case, best of {size['repeat']}")
+    if a.full:
+        print(f"ensemble throughput, N={ENSEMBLE['particles']} M={ENSEMBLE['grid']} d=1, {ENSEMBLE['realizations']} realisations on 2 ranks "
+              f"(other jobs' CPU {foreign_ens:.2f} cores):")
+        print(f"  1 group x 2 ranks: {thr[1]:.1f} realisation-steps/s;  2 groups x 1 rank: {thr[2]:.1f} realisation-steps/s;  ratio {thr[2] / thr[1]:.2f}")
     print(f"load average {load0:.2f} before, {load1:.2f} after; waited {GATE['waited']:.0f} s for a quiet machine; total {time.time() - t_start:.0f} s")
     if max(res[k]["foreign"] for k in cases) > 0.2:
-        print("WARNING: other processes used CPU during the measurements (2-core machine): the numbers are distorted; rerun on a quiet machine")
+        print("WARNING: other processes used CPU during the measurements (2-core machine): the numbers are distorted, the wall-clock "
+              "thread and rank speed-ups most; rerun on a quiet machine")
     if tmp:
         tmp.cleanup()
     return 0

@@ -120,12 +120,7 @@ static ptrdiff_t ShiftOffset(const ptrdiff_t *e, ptrdiff_t jg)
       for (ptrdiff_t cp = 0; cp < e[2]; cp++, j++) BODY \
     }
 
-typedef struct {
-  const QrbmPotential *pot;
-  PetscInt             N;
-  ptrdiff_t            Md, stride[QRBM_MAX_PARTICLES]; /* psi elements per index of particle m */
-  const qcomplex      *pair[QRBM_MAX_PARTICLES * QRBM_MAX_PARTICLES]; /* NULL: pair does not interact */
-} PhaseCtx;
+typedef QrbmPotentialPhase PhaseCtx;
 
 /* Last particle: one fused pass multiplying by the scalar, the collected vector and the pair
    factor with particle N-2 (fixed at jprev). */
@@ -181,7 +176,7 @@ static void PhaseRecurse(const PhaseCtx *c, int m, ptrdiff_t jg, qcomplex s, con
   for (ptrdiff_t j = 0; j < c->Md; j++) PhaseRecurse(c, m + 1, j, s, next, scratch + N * c->Md, psi + j * c->stride[m + 1]);
 }
 
-static PetscErrorCode PhaseCtxSetUp(QrbmPotential *pot, const QrbmPairWeights *W, qcomplex z, double gamma, PhaseCtx *c, const qcomplex **trap)
+static PetscErrorCode PhaseCtxSetUp(QrbmPotential *pot, const QrbmPairWeights *W, qcomplex z, double gamma, PhaseCtx *c)
 {
   const QrbmGrid *g = pot->g;
   const qcomplex *tab;
@@ -190,8 +185,8 @@ static PetscErrorCode PhaseCtxSetUp(QrbmPotential *pot, const QrbmPairWeights *W
   c->pot = pot; c->N = g->N; c->Md = g->Md;
   c->stride[g->N - 1] = 1;
   for (PetscInt m = g->N - 2; m >= 0; m--) c->stride[m] = c->stride[m + 1] * g->Md;
-  PetscCall(GetTable(pot, z, 0.0, gamma, trap));
-  *trap += pot->n2;
+  PetscCall(GetTable(pot, z, 0.0, gamma, &c->trap));
+  c->trap += pot->n2;
   for (PetscInt l = 0; l < g->N; l++)
     for (PetscInt n = l + 1; n < g->N; n++) {
       if (W->w[l * g->N + n] == 0 || pot->g->N < 2) continue;
@@ -208,7 +203,8 @@ static PetscErrorCode ApplyHoisted(QrbmPotential *pot, const QrbmPairWeights *W,
   PhaseCtx        c;
   const qcomplex *trap;
   PetscFunctionBeginUser;
-  PetscCall(PhaseCtxSetUp(pot, W, z, gamma, &c, &trap));
+  PetscCall(PhaseCtxSetUp(pot, W, z, gamma, &c));
+  trap = c.trap;
   if (g->N == 1) {
 #pragma omp parallel for schedule(static) num_threads(pot->nthreads)
     for (ptrdiff_t j = 0; j < rows; j++) psi[j] *= trap[first + j];
@@ -223,6 +219,28 @@ static PetscErrorCode ApplyHoisted(QrbmPotential *pot, const QrbmPairWeights *W,
     for (ptrdiff_t j = 0; j < rows; j++) PhaseRecurse(&c, 0, first + j, 1.0, vec, scratch, psi + j * c.stride[0]);
   }
   PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode QrbmPotentialPhaseSetUp(QrbmPotential *pot, const QrbmPairWeights *W, qcomplex z, QrbmPotentialPhase *ph)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PhaseCtxSetUp(pot, W, z, 0.0, ph));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The rows of particle 0 whose first coordinate is x0 (one rank: global = local index). */
+void QrbmPotentialPhaseSlab(const QrbmPotentialPhase *c, ptrdiff_t x0, qcomplex *slab)
+{
+  const QrbmGrid  *g   = c->pot->g;
+  const ptrdiff_t  per = g->Md / g->M, first = x0 * per;
+  const qcomplex  *vec[QRBM_MAX_PARTICLES];
+  qcomplex        *scratch = c->pot->scratch + (size_t)omp_get_thread_num() * g->N * g->N * g->Md;
+  if (g->N == 1) {
+    for (ptrdiff_t j = 0; j < per; j++) slab[j] *= c->trap[first + j];
+    return;
+  }
+  for (PetscInt n = 0; n < g->N; n++) vec[n] = c->trap;
+  for (ptrdiff_t j = 0; j < per; j++) PhaseRecurse(c, 0, first + j, 1.0, vec, scratch, slab + j * c->stride[0]);
 }
 
 PetscErrorCode QrbmPotentialApply(QrbmPotential *pot, const QrbmPairWeights *W, qcomplex z, qcomplex *psi)

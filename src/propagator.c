@@ -24,6 +24,8 @@ struct _p_QrbmPropagator {
   PetscInt          realization;
   PetscInt64        step;     /* steps done */
   PetscBool         pending;  /* psi still owes the deferred last stage of `step` (merged with the next first one) */
+  PetscBool         kin_owed; /* one rank: a kinetic stage of kin_z not yet applied (inside Steps only) */
+  qcomplex          kin_z;
   PetscErrorCode  (*check)(void *ctx, PetscBool *pause);
   void             *check_ctx;
   PetscInt64        progress; /* steps between progress lines, 0: none */
@@ -125,10 +127,29 @@ PetscErrorCode QrbmPropagatorGetStep(QrbmPropagator pr, PetscInt64 *step, PetscB
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* One rank: a kinetic stage waits for the next stage, so that a plain potential stage right after
+   it is applied in the kinetic sub-step's last pass (QrbmKineticStepThen) instead of its own pass
+   over memory. Anything else applies the owed stage first; Steps does before it returns. */
+static PetscErrorCode FlushKinetic(QrbmPropagator pr)
+{
+  PetscFunctionBeginUser;
+  if (pr->kin_owed) PetscCall(QrbmKineticStep(pr->kin, pr->kin_z, pr->st->psi));
+  pr->kin_owed = PETSC_FALSE;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static void PotentialSlab(const void *ctx, ptrdiff_t x0, qcomplex *slab) { QrbmPotentialPhaseSlab((const QrbmPotentialPhase *)ctx, x0, slab); }
+
 /* psi <- F^-1 exp(z T/hbar) F psi; with obs, the momentum observables of F psi are taken first. */
 static PetscErrorCode Kinetic(QrbmPropagator pr, qcomplex z, QrbmObservables *obs)
 {
   PetscFunctionBeginUser;
+  PetscCall(FlushKinetic(pr));
+  if (!obs && pr->kin->slab) {
+    pr->kin_owed = PETSC_TRUE;
+    pr->kin_z    = z;
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
   if (!obs) {
     PetscCall(QrbmKineticStep(pr->kin, z, pr->st->psi));
     PetscFunctionReturn(PETSC_SUCCESS);
@@ -146,6 +167,14 @@ static PetscErrorCode Potential(QrbmPropagator pr, qcomplex z, double gamma)
 {
   const PetscLogEvent ev = pr->batch ? QRBM_EVENT_POTENTIAL_RB : QRBM_EVENT_POTENTIAL;
   PetscFunctionBeginUser;
+  if (gamma == 0 && pr->kin_owed) {
+    QrbmPotentialPhase ph;
+    PetscCall(QrbmPotentialPhaseSetUp(pr->pot, &pr->W, z, &ph));
+    pr->kin_owed = PETSC_FALSE;
+    PetscCall(QrbmKineticStepThen(pr->kin, pr->kin_z, pr->st->psi, PotentialSlab, &ph));
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  PetscCall(FlushKinetic(pr));
   PetscCall(PetscLogEventBegin(ev, 0, 0, 0, 0));
   if (gamma == 0) PetscCall(QrbmPotentialApply(pr->pot, &pr->W, z, pr->st->psi));
   else {
@@ -249,13 +278,18 @@ static PetscErrorCode Steps(QrbmPropagator pr, const QrbmScheme *sc, PetscInt64 
     }
     if (final || !merge) PetscCall(Stage(pr, last->kind, last->c, last->f, unit, final && last->kind == QRBM_STAGE_KINETIC ? obs : NULL));
     if (final) break;
-    if (real && pr->check) PetscCall(pr->check(pr->check_ctx, &pause));
+    if (real && pr->check) {
+      PetscCall(FlushKinetic(pr)); /* the check may read psi */
+      PetscCall(pr->check(pr->check_ctx, &pause));
+    }
     owed = merge;
     if (pause) {
       pr->pending = owed;
+      PetscCall(FlushKinetic(pr));
       PetscFunctionReturn(PETSC_SUCCESS);
     }
   }
+  PetscCall(FlushKinetic(pr));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

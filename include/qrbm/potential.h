@@ -31,6 +31,16 @@ typedef struct {
   QrbmPairWeights fg_W;
 } QrbmPotential;
 
+/* A prepared plain potential stage (QrbmPotentialPhaseSetUp) that another pass applies slab by slab
+   of the first storage axis while each slab is in cache (QrbmPotentialPhaseSlab; one rank). */
+typedef struct {
+  const QrbmPotential *pot;
+  PetscInt             N;
+  ptrdiff_t            Md, stride[QRBM_MAX_PARTICLES]; /* psi elements per index of particle m */
+  const qcomplex      *pair[QRBM_MAX_PARTICLES * QRBM_MAX_PARTICLES]; /* NULL: pair does not interact */
+  const qcomplex      *trap;
+} QrbmPotentialPhase;
+
 /* ntables: the most phase tables (distinct (z, w, gamma), the trap's w = 0 included) the caller uses
    (QrbmPropagatorPhaseTables); one more is a programming error. */
 PetscErrorCode QrbmPotentialCreate(const QrbmGrid *g, const QrbmConfig *cfg, int ntables, QrbmPotential *pot);
@@ -40,6 +50,11 @@ void QrbmPairWeightsExact(PetscInt N, QrbmPairWeights *W);
 /* psi *= exp(z/hbar * (sum_m U(x_m) + sum_{l<n} w_ln V(x_l - x_n))) on the position layout.
    z = -i dt for real time, -dtau for imaginary time. Costs about one pass over psi. */
 PetscErrorCode QrbmPotentialApply(QrbmPotential *pot, const QrbmPairWeights *W, qcomplex z, qcomplex *psi);
+/* The stage psi *= exp(z/hbar * (sum_m U + sum_{l<n} w_ln V)) prepared for QrbmPotentialPhaseSlab. */
+PetscErrorCode QrbmPotentialPhaseSetUp(QrbmPotential *pot, const QrbmPairWeights *W, qcomplex z, QrbmPotentialPhase *ph);
+/* One rank: that stage on the slab of first-axis index x0 (M^(N d - 1) points), from an OpenMP
+   thread with number < -threads (it uses that thread's scratch vectors). */
+void QrbmPotentialPhaseSlab(const QrbmPotentialPhase *ph, ptrdiff_t x0, qcomplex *slab);
 /* Local sums of |psi|^2 sum_{l<n} w_ln V(x_l - x_n) (long double; caller reduces). */
 PetscErrorCode QrbmPotentialEnergyLocal(QrbmPotential *pot, const QrbmPairWeights *W, const qcomplex *psi, long double *e_int);
 /* Force-gradient stages need V' and U' tables; with cache, the per-point phase of three-body
