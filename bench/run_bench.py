@@ -25,7 +25,7 @@ With --full also: build/bench/bench_potential (QrbmPotentialApply against a naiv
 throughput (realisation-steps per second) of 4 realisations of N=4, M=32 on 2 ranks as 1 group of 2
 ranks and as 2 groups of 1 rank; and more repeats and steps (see DEFAULTS).
 
-The default run takes about 10 minutes on a quiet 2-core machine, --full about 25. Prints one table
+The default run should take about 10 minutes on a quiet 2-core machine (estimate), --full about 25. Prints one table
 (every figure of issue 11 with its target); writes nothing into the repository. The machine has 2
 cores: other jobs running at the same time distort every number (the table says how much CPU they
 used). qrbm phases are the best of --repeat runs (per phase), i.e. the quietest; the script waits
