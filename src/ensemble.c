@@ -347,7 +347,8 @@ PetscErrorCode QrbmRunSetUp(QrbmRun *r)
   PetscCall(BuildSchedule(r));
   const PetscInt extra = ExtraStates(r, &keep_psi0);
   const double records = 8.0 * r->ntimes * r->rec.len * (4 + (c->rdm_interval > 0 ? c->rdm_batches : 0)) /* rows, accumulators, jackknife sums */
-                         + (double)(c->realizations + 1) * (sizeof(QrbmItem) + 2.0 * sizeof(PetscInt) * r->ec.ngroups + 1); /* item list, schedule, flags */
+                         + (double)(c->realizations + 1) * (sizeof(QrbmItem) + 2.0 * sizeof(PetscInt) * r->ec.ngroups + 1) /* item list, schedule, flags */
+                         + (c->record_pairings ? (double)sizeof(int) * Intervals(c) * c->particles : 0); /* one realisation's pairings (Finish) */
   const double ground = c->init == QRBM_INIT_GROUND ? 4 * (QrbmGridBytesPerRank(&r->grid, 1) - QrbmGridBytesPerRank(&r->grid, 0)) : 0; /* the check's temporaries */
   const PetscBool fg     = QrbmSchemeNeedsGradient(QrbmSchemeGet(c->scheme));
   const double    others = ground + records + (c->rdm_interval > 0 ? QrbmRdmBytesPerRank(&r->grid) : 0) + (fg ? QrbmPotentialGradientBytes(&r->grid) : 0);

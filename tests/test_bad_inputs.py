@@ -438,3 +438,20 @@ def test_enough_cases():
     assert not missing, f"options without a bad-input case: {sorted(missing)}"
     assert set(NO_BAD_VALUE) <= documented, "stale entries: not in the README table"
     assert sum(1 for c in ALL.values() if c.ranks > 1) >= 3  # collective errors at several ranks
+
+
+def test_record_pairings_in_memory_estimate(tmp_path):
+    """-record_pairings keeps one realisation's pairings (intervals x N ints) in memory: the memory
+    check must count them. Both runs are refused by -memory_limit_mb 1e-6 at set-up; the needs
+    they state differ by exactly 4 bytes x 1e6 intervals x 2 labels (printed to 0.1 MiB)."""
+    base = ["-grid", "8", "-t_final", "1", "-dt", "1e-6", "-method", "rbm", "-fftw_planner", "estimate", "-memory_limit_mb", "1e-6"]
+    need = []
+    for extra in ([], ["-record_pairings"]):
+        cmd = ["mpirun", "--oversubscribe", "-np", "1", str(QRBM)] + base + extra + ["-output", str(tmp_path / f"o{len(extra)}.h5")]
+        res = subprocess.run(cmd,
+                             capture_output=True, text=True, env=mpi_env(), timeout=TIMEOUT, cwd=tmp_path)
+        assert res.returncode == 1, res.stdout + res.stderr
+        m = re.search(r"the run needs ([0-9.]+) MiB per rank", res.stdout + res.stderr)
+        assert m, res.stdout + res.stderr
+        need.append(float(m.group(1)))
+    assert abs((need[1] - need[0]) - 4 * 1e6 * 2 / 2**20) <= 0.1 + 1e-9
