@@ -36,7 +36,7 @@ import numpy as np
 
 import test_checkpoint as ckpt
 import test_rbm as rbm
-from conftest import QRBM, _argv, mpi_env
+from conftest import QRBM, _argv, mpi_env, qrbm_command
 
 TIMEOUT = 60  # seconds per run; every case takes a few seconds
 JOBS = int(os.environ.get("QRBM_BAD_INPUT_JOBS", "4"))
@@ -444,11 +444,10 @@ def test_record_pairings_in_memory_estimate(tmp_path):
     """-record_pairings keeps one realisation's pairings (intervals x N ints) in memory: the memory
     check must count them. Both runs are refused by -memory_limit_mb 1e-6 at set-up; the needs
     they state differ by exactly 4 bytes x 1e6 intervals x 2 labels (printed to 0.1 MiB)."""
-    base = ["-grid", "8", "-t_final", "1", "-dt", "1e-6", "-method", "rbm", "-fftw_planner", "estimate", "-memory_limit_mb", "1e-6"]
+    base = ["-grid", "8", "-t_final", "1", "-dt", "1e-6", "-method", "rbm", "-memory_limit_mb", "1e-6"]
     need = []
     for extra in ([], ["-record_pairings"]):
-        cmd = ["mpirun", "--oversubscribe", "-np", "1", str(QRBM)] + base + extra + ["-output", str(tmp_path / f"o{len(extra)}.h5")]
-        res = subprocess.run(cmd,
+        res = subprocess.run(qrbm_command(base + extra, output=tmp_path / f"o{len(extra)}.h5"),
                              capture_output=True, text=True, env=mpi_env(), timeout=TIMEOUT, cwd=tmp_path)
         assert res.returncode == 1, res.stdout + res.stderr
         m = re.search(r"the run needs ([0-9.]+) MiB per rank", res.stdout + res.stderr)
