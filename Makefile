@@ -28,7 +28,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/tests/%)
 MPIRUN   := OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun --oversubscribe
 PY       := /usr/bin/python3
 
-.PHONY: all deps run study check unit pytest bench bench-wp install clean FORCE
+.PHONY: all deps run study study-full check unit pytest bench bench-wp install clean FORCE
 all: bin/qrbm bin/qrbm-compare bin/qrbm-extrapolate
 
 $(DEPS_OK): tools/install-deps
@@ -72,6 +72,14 @@ run: $(DEPS_OK) bin/qrbm
 # The quick convergence study (docs/study.md): every point an exact enumeration, niced.
 study: $(DEPS_OK) all
 	nice $(PY) tools/qrbm-study run inputs/study-quick.toml --np $(NP)
+
+# The study of docs/results.md (about 2 hours on a quiet 2-core machine; resumable: run it again
+# after an interruption), then its tables, data and figures copied to docs/results/.
+RESULTS = tables figures study.csv fits.json slopes.txt cost.csv summary.json report.md
+study-full: $(DEPS_OK) all
+	nice $(PY) tools/qrbm-study run inputs/study-full.toml --np $(NP) --dir study-full
+	rm -rf docs/results && mkdir -p docs/results
+	cd study-full && cp -r $(RESULTS) ../docs/results/
 
 unit: $(DEPS_OK) $(UNIT_BIN)
 	@pass=0; fail=0; failed=""; \
