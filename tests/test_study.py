@@ -78,7 +78,8 @@ def test_tiny_study_end_to_end(tmp_path):
     d = tmp_path / "study-tiny"
     with open(d / "study.csv") as f:
         rows = list(csv.DictReader(f))
-    assert list(rows[0]) == qs.CSV_COLUMNS
+    assert list(rows[0]) == qs.CSV_COLUMNS and qs.CSV_COLUMNS[1] == "family"
+    assert {r["family"] for r in rows} == {""}  # no family: ids without prefix
     times = 3  # output times 0, 0.2, 0.4 (rdm_interval 1)
     assert len(rows) == (3 + 2 + 1) * times * len(qs.METRICS)
     kinds = {(r["kind"], float(r["Dt"])) for r in rows}
@@ -91,7 +92,7 @@ def test_tiny_study_end_to_end(tmp_path):
         assert [x.decode() for x in f["table/point"][:]] == [r["point"] for r in rows]
         prov = json.loads(f["provenance"][()])
         assert f.attrs["git_commit"]
-    assert set(prov) == {r["point"] for r in rows}
+    assert set(prov) == {r["point"] for r in rows} | {"N4-hbar1-exact"}  # the exact reference: provenance, no rows
     assert prov["N4-hbar1-P2-Dt0.1"]["attrs"]["rb_couple_level"] == 2
     for png in ("error_vs_dt", "C_vs_N_hbar", "weak_vs_trace", "raw_vs_richardson", "error_vs_t", "error_vs_bound"):
         assert (d / "figures" / f"{png}.png").stat().st_size > 1000
@@ -144,19 +145,20 @@ def test_checkpointed_point_restarts(tmp_path):
 
 def test_fit_recovers_known_slope():
     dts = np.array([1, 0.5, 0.25, 0.125])
-    alpha, C = qs.fit_power(dts, 3.0 * dts ** 1.5, None)
-    assert abs(alpha - 1.5) < 1e-12 and abs(C - 3.0) < 1e-12
+    f = qs.fit_power(dts, 3.0 * dts ** 1.5, None)
+    assert set(f) == {"alpha", "C", "alpha_se", "alpha_ci95", "C1"}
+    assert abs(f["alpha"] - 1.5) < 1e-12 and abs(f["C"] - 3.0) < 1e-12
     # a wild point with a huge standard error barely moves the weighted fit; unweighted it does
     errs = 3.0 * dts ** 1.5
     errs[0] *= 4
     ses = np.array([1e3, 1e-6, 1e-6, 1e-6]) * errs
-    assert abs(qs.fit_power(dts, errs, ses)[0] - 1.5) < 1e-6
-    assert abs(qs.fit_power(dts, errs, None)[0] - 1.5) > 0.1
+    assert abs(qs.fit_power(dts, errs, ses)["alpha"] - 1.5) < 1e-6
+    assert abs(qs.fit_power(dts, errs, None)["alpha"] - 1.5) > 0.1
     assert np.allclose(qs.local_slopes(list(dts), list(3.0 * dts ** 1.5)), [1.5] * 3, rtol=1e-12)
 
 
 def test_fits_use_smallest_dt():
-    rows = [{"kind": "raw", "N": 4, "hbar": 1.0, "P": 2, "metric": "weak", "time": 1.0, "Dt": dt, "value": v, "stderr": 0.0, "noise_floor": 0.0}
+    rows = [{"kind": "raw", "family": "", "N": 4, "hbar": 1.0, "P": 2, "metric": "weak", "time": 1.0, "Dt": dt, "value": v, "stderr": 0.0, "noise_floor": 0.0}
             for dt, v in [(1, 5.0), (0.5, 0.5 ** 2), (0.25, 0.25 ** 2)]]
     study = {"fit_points": 2, "dir": None}
     import tempfile
@@ -175,7 +177,7 @@ def test_grid_rule():
 
 @pytest.mark.parametrize("text, words", [
     ("bogus = 1\n" + TINY, "unknown key 'bogus'"),
-    (TINY + "\nbogus = 1\n", "group 1: needs exactly the lists N, hbar, Dt, P (missing [], unknown ['bogus'])"),
+    (TINY + "\nbogus = 1\n", "group 1: needs the lists N, hbar, Dt, P, may have family, physics, state, grid, estimator (missing [], unknown ['bogus'])"),
     (TINY.replace("[grid]", "[grid]\nsafty = 2"), "tiny.toml.grid: unknown key 'safty'"),
     (TINY.replace("P = [2]", ""), "missing ['P']"),
     ("name = 'x'\n", "no [[group]] tables"),
