@@ -210,10 +210,10 @@ def test_add_cost_accumulates(tmp_path):
 
 
 def test_stale_points_rerun(tiny, tmp_path):
-    """The study file changed (realizations 8 -> 16): the sampled point reruns with the new options,
+    """The study file changed (realizations 8 -> 12 in 3 groups): the sampled point reruns with the new options,
     the enumerated point and the exact reference (options unchanged) are skipped. A changed seed is
     stale too."""
-    sf, d = copy_study(tiny, tmp_path, TINY.replace("realizations = 8", "realizations = 16"))
+    sf, d = copy_study(tiny, tmp_path, TINY.replace("realizations = 8", "realizations = 12").replace("rdm_batches = 4", "rdm_batches = 3"))
     old = {i: (d / "points" / f"N4-hbar1-{i}.h5").stat().st_mtime_ns for i in ("exact", "P2-Dt0.2")}
     for idx, i in ((0, "exact"), (2, "P2-Dt0.2")):
         res = driver("point", sf, idx, "--dir", d, cwd=tmp_path)
@@ -225,11 +225,17 @@ def test_stale_points_rerun(tiny, tmp_path):
     assert res.returncode == 0, res.stdout + res.stderr
     assert "was run with other options" in res.stdout and res.stdout.strip().endswith("N4-hbar1-P2-Dt0.1: done")
     with h5py.File(d / "points" / "N4-hbar1-P2-Dt0.1.h5") as f:
-        assert f.attrs["realizations"] == 16
+        assert f.attrs["realizations"] == 12 and list(f["rdm/batch_counts"][()]) == [4, 4, 4]
     assert qs.status_of(d / "points" / "N4-hbar1-P2-Dt0.1.h5") == "complete"
     assert json.loads((d / "points" / "N4-hbar1-P2-Dt0.1.cost.json").read_text())["segments"] == 1  # the old record went with the old run
     again = driver("point", sf, 3, "--dir", d, cwd=tmp_path)
     assert again.stdout.strip() == "N4-hbar1-P2-Dt0.1: skipped"
+    # K = 3 groups (not a power of 2): the sampling table still ends with the whole ensemble
+    study = qs.load_study(sf)
+    study["dir"] = d
+    qs.sampling_table(study, qs.plan(study)[3], d / "points" / "N4-hbar1-exact.h5", d / "points" / "N4-hbar1-P2-Dt0.1.h5")
+    lines = (d / "tables" / "N4-hbar1-P2-Dt0.1.sampling.txt").read_text().splitlines()[2:]
+    assert [float(l.split()[0]) for l in lines] == [4.0] * 3 + [8.0] * 3 + [12.0] * 3
     seed = qs.load_study(study_file(tmp_path, TINY.replace("seed = 3", "seed = 4")))
     seed["dir"] = d
     pt = qs.plan(seed)
