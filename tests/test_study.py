@@ -171,12 +171,12 @@ def test_sampling_table(tiny):
 
 def test_tables_rebuild_from_tables_alone(tiny, tmp_path):
     """`tables` from a copy of tables/ only (no points, no comparisons) rebuilds study.csv,
-    fits.json, slopes.txt and cost.csv byte for byte."""
+    fits.json, slopes.txt, cost.csv, summary.json and report.md byte for byte."""
     shutil.copytree(tiny["dir"] / "tables", tmp_path / "copy" / "tables")
     res = driver("tables", tiny["sf"], "--dir", tmp_path / "copy", cwd=tmp_path)
     assert res.returncode == 0, res.stdout + res.stderr
-    assert sorted(p.name for p in (tmp_path / "copy").iterdir()) == ["cost.csv", "figures", "fits.json", "slopes.txt", "study.csv", "study.h5", "tables"]
-    for name in ("study.csv", "fits.json", "slopes.txt", "cost.csv"):
+    assert sorted(p.name for p in (tmp_path / "copy").iterdir()) == ["cost.csv", "figures", "fits.json", "report.md", "slopes.txt", "study.csv", "study.h5", "summary.json", "tables"]
+    for name in ("study.csv", "fits.json", "slopes.txt", "cost.csv", "summary.json", "report.md"):
         assert (tmp_path / "copy" / name).read_bytes() == (tiny["dir"] / name).read_bytes(), name
     none = driver("tables", tiny["sf"], "--dir", tmp_path / "empty", cwd=tmp_path)
     assert none.returncode == 1 and "no point tables" in none.stderr
@@ -383,7 +383,7 @@ def test_local_slope_errors():
 
 
 def test_fits_use_smallest_dt():
-    rows = [{"kind": "raw", "family": "", "N": 4, "hbar": 1.0, "P": 2, "metric": "weak", "time": 1.0, "Dt": dt, "value": v, "stderr": 0.0, "noise_floor": 0.0}
+    rows = [{"kind": "raw", "family": "", "N": 4, "hbar": 1.0, "P": 2, "metric": "weak", "time": 1.0, "Dt": dt, "value": v, "stderr": 0.0, "noise_floor": 0.0, "bound": 1.0}
             for dt, v in [(1, 5.0), (0.5, 0.5 ** 2), (0.25, 0.25 ** 2)]]
     study = {"fit_points": 2, "dir": None}
     import tempfile
