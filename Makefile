@@ -75,10 +75,11 @@ study: $(DEPS_OK) all
 
 # The study of docs/results.md (about 2 hours on a quiet 2-core machine; resumable: run it again
 # after an interruption), then its tables, data and figures copied to docs/results/.
-RESULTS = tables figures study.csv fits.json slopes.txt cost.csv summary.json report.md
+RESULTS = figures study.csv fits.json slopes.txt cost.csv summary.json report.md
 study-full: $(DEPS_OK) all
 	nice $(PY) tools/qrbm-study run inputs/study-full.toml --np $(NP) --dir study-full
 	rm -rf docs/results && mkdir -p docs/results
+	mkdir -p docs/results/tables && cp study-full/tables/*.txt docs/results/tables/
 	cd study-full && cp -r $(RESULTS) ../docs/results/
 
 unit: $(DEPS_OK) $(UNIT_BIN)

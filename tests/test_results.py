@@ -42,5 +42,5 @@ def test_published_numbers_in_results_md_come_from_summary():
     weak = s["slopes"]["raw"]["weak"]
     assert f"{weak['mean']:.2f}" in text
     assert "[{:.2f}, {:.2f}]".format(*weak["ci95"]) in text
-    assert f"{s['C1_spread']['weak']['all_P2']['max_over_min']:.2f}" in text
+    assert f"{s['C_spread']['weak']['all_P2']['max_over_min']:.2f}" in text
     assert f"{s['cost']['core_h']:.2f}" in text
