@@ -411,6 +411,8 @@ def test_grid_rule():
     (TINY + "[[group]]\nN = [4]\nhbar = [1.0]\nP = [2]\nDt = [0.05]\n[group.physics]\nbox = 9.0\n", "group 2: a group that overrides physics needs a family name"),
     (TINY.replace("[[group]]", '[[group]]\nfamily = "f"') + '[[group]]\nfamily = "f"\nN = [4]\nhbar = [1.0]\nP = [2]\nDt = [0.05]\n[group.physics]\nbox = 9.0\n',
      "family 'f', N = 4, hbar = 1: two groups set physics, state or grid differently"),
+    (TINY.replace("[[group]]", '[[group]]\nfamily = "f"') + '[[group]]\nfamily = "f"\nN = [4]\nhbar = [1.0]\nP = [2]\nDt = [0.1]\n[group.estimator]\nrealizations = 16\n',
+     "family 'f', N = 4, hbar = 1, P = 2, Dt = 0.1: two groups list it with different estimators"),
     (TINY.replace("[grid]", "[grid]\nsafty = 2"), "tiny.toml.grid: unknown key 'safty'"),
     (TINY.replace("P = [2]", ""), "missing ['P']"),
     ("name = 'x'\n", "no [[group]] tables"),
