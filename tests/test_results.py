@@ -44,3 +44,6 @@ def test_published_numbers_in_results_md_come_from_summary():
     assert "[{:.2f}, {:.2f}]".format(*weak["ci95"]) in text
     assert f"{s['C_spread']['weak']['all_P2']['max_over_min']:.2f}" in text
     assert f"{s['cost']['core_h']:.2f}" in text
+    assert f"{s['exact_slopes']['richardson']['weak']['median']:.2f}" in text
+    assert f"{s['sampling']['weak']['floor_exponent']:.2f}" in text
+    assert f"{s['sampling']['weak']['points']} " in text
